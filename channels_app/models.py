@@ -1,0 +1,180 @@
+"""Patients and their conversation channels."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from artera.models import PublicModel
+from artera.phones import format_us_phone, validate_us_phone
+from practices.models import Enterprise, Language, Line, Practice
+
+
+class Patient(PublicModel):
+    """A person known to an enterprise.
+
+    Verified means the EMR identified the patient by MRN; an unverified patient is known only by
+    name and phone (e.g. added by staff). MRNs are unique within one enterprise.
+    """
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="patients")
+    mrn = models.CharField("MRN", max_length=64, null=True, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    preferred_language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    is_verified = models.BooleanField(
+        "verified", default=False, help_text="Identified by the EMR through an MRN."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "mrn"],
+                condition=Q(mrn__isnull=False),
+                name="patient_mrn_unique_in_enterprise",
+                violation_error_message="Another patient of this enterprise has this MRN.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_verified=False) | (Q(mrn__isnull=False) & ~Q(mrn="")),
+                name="patient_verified_has_mrn",
+                violation_error_message="A verified patient needs an MRN.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["enterprise", "last_name", "first_name"], name="patient_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or f"Patient {self.mrn or self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def clean(self) -> None:
+        # An empty MRN from a form means "none": store NULL so the uniqueness rule ignores it.
+        if self.mrn is not None:
+            self.mrn = self.mrn.strip() or None
+
+
+class PatientPhone(models.Model):
+    """A phone number of a patient. Several patients may share one number (a family phone)."""
+
+    class Kind(models.TextChoices):
+        MOBILE = "mobile", "Mobile"
+        HOME = "home", "Home"
+        WORK = "work", "Work"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="phones")
+    # Copied from the patient so "who has this number in this enterprise" is one index lookup.
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    number = PhoneNumberField(validators=[validate_us_phone])
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MOBILE)
+    is_primary = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "number"], name="patientphone_unique"),
+        ]
+        indexes = [models.Index(fields=["enterprise", "number"], name="patientphone_lookup")]
+
+    def __str__(self) -> str:
+        return format_us_phone(self.number)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.enterprise_id = self.patient.enterprise_id
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class PatientChannel(PublicModel):
+    """The conversation of one practice line with one patient, or with a bare phone number.
+
+    A verified channel has a patient; an unverified one has only the phone number. There is one
+    channel per line and patient, and one per line and bare number.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="channels")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="channels")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="channels"
+    )
+    phone = PhoneNumberField(
+        validators=[validate_us_phone], help_text="The number this conversation texts."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    needs_action = models.BooleanField(default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_channels",
+    )
+    starred_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="starred_channels"
+    )
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "line", "patient"],
+                condition=Q(patient__isnull=False),
+                name="channel_one_per_line_patient",
+                violation_error_message="This line already has a conversation with this patient.",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "line", "phone"],
+                condition=Q(patient__isnull=True),
+                name="channel_one_per_line_phone",
+                violation_error_message="This line already has a conversation with this number.",
+            ),
+        ]
+        indexes = [
+            # The inbox: a practice's channels in a folder, newest activity first.
+            models.Index(
+                fields=["practice", "status", "-last_activity_at"], name="channel_inbox_folder"
+            ),
+            models.Index(fields=["practice", "-last_activity_at"], name="channel_inbox_all"),
+            models.Index(fields=["line", "phone"], name="channel_line_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def is_verified(self) -> bool:
+        return self.patient_id is not None and bool(self.patient and self.patient.is_verified)
+
+    @property
+    def display_name(self) -> str:
+        if self.patient_id and self.patient and self.patient.full_name:
+            return self.patient.full_name
+        return format_us_phone(self.phone)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.line_id and self.practice_id and self.line.practice_id != self.practice_id:
+            errors["line"] = "This line belongs to another practice."
+        if (
+            self.patient_id
+            and self.practice_id
+            and self.patient.enterprise_id != self.practice.enterprise_id
+        ):
+            errors["patient"] = "This patient belongs to another enterprise."
+        if errors:
+            raise ValidationError(errors)

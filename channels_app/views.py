@@ -1,0 +1,2 @@
+def home(r): pass
+def inbox(r): pass

@@ -1,0 +1,121 @@
+"""factory-boy factories for the domain. Numbers come from a sequence of valid US numbers."""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+
+from channels_app.models import Patient, PatientChannel, PatientPhone
+from messaging.models import Message
+from practices.models import Enterprise, Line, Membership, Practice, QuickResponse
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+def us_number(n: int) -> str:
+    """A valid US number that differs per `n` (818 area code, 555 exchange)."""
+    return f"+1818555{n % 10000:04d}"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password(TEST_PASSWORD)
+
+
+class EnterpriseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enterprise
+
+    name = factory.Sequence(lambda n: f"Health System {n}")
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    kind = Practice.Kind.CLINIC
+    timezone = "America/New_York"
+
+
+class LineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Line
+
+    practice = factory.SubFactory(PracticeFactory)
+    name = factory.Sequence(lambda n: f"Line {n}")
+    phone_number = factory.Sequence(lambda n: f"+1213555{n % 10000:04d}")
+    is_default = True
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    practice = factory.SubFactory(PracticeFactory)
+    role = Membership.Role.STAFF
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = datetime.date(1980, 1, 1)
+    is_verified = True
+
+
+class PatientPhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientPhone
+
+    patient = factory.SubFactory(PatientFactory)
+    number = factory.Sequence(us_number)
+
+
+class PatientChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientChannel
+
+    line = factory.SubFactory(LineFactory)
+    practice = factory.SelfAttribute("line.practice")
+    patient = None
+    phone = factory.Sequence(us_number)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    channel = factory.SubFactory(PatientChannelFactory)
+    practice = factory.SelfAttribute("channel.practice")
+    line = factory.SelfAttribute("channel.line")
+    patient = factory.SelfAttribute("channel.patient")
+    direction = Message.Direction.OUTBOUND
+    from_number = factory.LazyAttribute(lambda m: m.line.phone_number.as_e164)
+    to_number = factory.LazyAttribute(lambda m: m.channel.phone.as_e164)
+    body = "Your appointment is tomorrow at 9:00."
+    sender_kind = Message.SenderKind.STAFF
+
+
+class QuickResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuickResponse
+
+    practice = factory.SubFactory(PracticeFactory)
+    topic = "Scheduling"
+    text = "Please call us to reschedule."
