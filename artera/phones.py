@@ -27,7 +27,10 @@ def normalize_us_phone(raw: str | PhoneNumber | None) -> str:
         parsed = phonenumbers.parse(text, "US")
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(INVALID_US_NUMBER, code="invalid_phone") from exc
-    if not phonenumbers.is_valid_number(parsed) or phonenumbers.region_code_for_number(parsed) != "US":
+    if (
+        not phonenumbers.is_valid_number(parsed)
+        or phonenumbers.region_code_for_number(parsed) != "US"
+    ):
         raise ValidationError(INVALID_US_NUMBER, code="invalid_phone")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

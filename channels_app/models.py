@@ -22,7 +22,8 @@ class Patient(PublicModel):
     """
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="patients")
-    mrn = models.CharField("MRN", max_length=64, null=True, blank=True)
+    # NULL, not "", for "no MRN": the uniqueness rule must ignore patients without one.
+    mrn = models.CharField("MRN", max_length=64, null=True, blank=True)  # noqa: DJ001
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
@@ -171,7 +172,7 @@ class PatientChannel(PublicModel):
         if self.line_id and self.practice_id and self.line.practice_id != self.practice_id:
             errors["line"] = "This line belongs to another practice."
         if (
-            self.patient_id
+            self.patient is not None
             and self.practice_id
             and self.patient.enterprise_id != self.practice.enterprise_id
         ):

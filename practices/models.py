@@ -79,7 +79,10 @@ class Enterprise(PublicModel):
         domains = self.shortening_domains()
         if self.url_shortening == self.UrlShortening.DOMAINS and not domains:
             raise ValidationError(
-                {"url_shortening_domains": "List at least one domain to shorten, or pick another rule."}
+                {
+                    "url_shortening_domains": "List at least one domain to shorten, "
+                    "or pick another rule."
+                }
             )
         bad = [d for d in domains if not _DOMAIN_RE.fullmatch(d)]
         if bad:
@@ -88,7 +91,11 @@ class Enterprise(PublicModel):
             )
 
     def shortening_domains(self) -> list[str]:
-        return [line.strip().lower() for line in self.url_shortening_domains.splitlines() if line.strip()]
+        return [
+            line.strip().lower()
+            for line in self.url_shortening_domains.splitlines()
+            if line.strip()
+        ]
 
 
 _DOMAIN_RE = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -134,7 +141,10 @@ class Practice(PublicModel):
     def clean(self) -> None:
         if self.after_hours_enabled and not self.after_hours_message.strip():
             raise ValidationError(
-                {"after_hours_message": "Write the after-hours message, or turn the auto-response off."}
+                {
+                    "after_hours_message": "Write the after-hours message, "
+                    "or turn the auto-response off."
+                }
             )
 
     @property
@@ -202,7 +212,7 @@ class PracticeHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
 
     def clean(self) -> None:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
@@ -310,7 +320,11 @@ class Holiday(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(is_closed=True)
-                | Q(opens_at__isnull=False, closes_at__isnull=False, closes_at__gt=models.F("opens_at")),
+                | Q(
+                    opens_at__isnull=False,
+                    closes_at__isnull=False,
+                    closes_at__gt=models.F("opens_at"),
+                ),
                 name="holiday_special_hours_valid",
             ),
         ]
@@ -328,9 +342,13 @@ class Holiday(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.practice_id and self.enterprise_id and self.practice.enterprise_id != self.enterprise_id:
+        if (
+            self.practice is not None
+            and self.enterprise_id
+            and self.practice.enterprise_id != self.enterprise_id
+        ):
             errors["practice"] = "This practice belongs to another enterprise."
-        if self.line_id:
+        if self.line is not None:
             if not self.practice_id:
                 errors["line"] = "Pick the line's practice too."
             elif self.line.practice_id != self.practice_id:
@@ -370,9 +388,7 @@ class Membership(models.Model):
 class QuickResponse(models.Model):
     """A practice's canned reply. A text that starts with `!!` is sent unsecured."""
 
-    practice = models.ForeignKey(
-        Practice, on_delete=models.CASCADE, related_name="quick_responses"
-    )
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="quick_responses")
     topic = models.CharField(max_length=100)
     text = models.TextField(validators=[MaxLengthValidator(QUICK_RESPONSE_MAX_LENGTH)])
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)

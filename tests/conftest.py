@@ -11,6 +11,12 @@ from practices.models import Membership, Practice
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2's deliberate slowness protects real passwords; tests only need a working hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def practice_a(db: None) -> Practice:
     practice = PracticeFactory(name="Practice A")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.conf import settings
 
 from artera.models import PublicModel
 from practices.models import Enterprise, Language, Line, Practice

@@ -77,7 +77,9 @@ def api_client_create(
     )
 
 
-def smapi_key_create(*, enterprise: Enterprise, name: str, key: str | None = None) -> tuple[SmapiKey, str]:
+def smapi_key_create(
+    *, enterprise: Enterprise, name: str, key: str | None = None
+) -> tuple[SmapiKey, str]:
     """Create a legacy API key; returns the row and the key, which is shown only now."""
     key = key or token_generate(prefix="smapi_")
     row = SmapiKey.objects.create(

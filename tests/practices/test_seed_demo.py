@@ -1,0 +1,177 @@
+"""`manage.py seed_demo`: DESIGN.md's JSON shape, idempotent per name, independent per name."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password
+from django.core.management import call_command
+from django.test import Client, RequestFactory
+
+from artera.secrets import token_hash
+from channels_app.models import Patient, PatientChannel
+from practices.models import Membership, Practice
+from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> dict[str, Any]:
+    out = io.StringIO()
+    call_command("seed_demo", "--json", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def sign_in(username: str, password: str) -> Client:
+    """Through the real sign-in form (axes needs the request, so `Client.login` won't do)."""
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": password})
+    assert response.status_code == 302, f"{username} could not sign in"
+    return client
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for app in ("practices", "channels_app", "messaging", "webhooks", "auth", "oauth2_provider")
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+def test_json_has_the_shape_design_md_promises() -> None:
+    data = seed()
+
+    assert set(data) >= {
+        "enterprise",
+        "practices",
+        "users",
+        "patients",
+        "api_client",
+        "smapi_key",
+        "call_to_text",
+    }
+    assert set(data["enterprise"]) >= {"id", "name"}
+    assert data["enterprise"]["name"] == "Acme Health"
+    kinds = sorted(p["kind"] for p in data["practices"])
+    assert kinds == ["call_center", "clinic"]
+    for practice in data["practices"]:
+        assert set(practice) >= {"id", "name", "kind", "location_ids", "timezone", "lines"}
+        assert practice["timezone"] == "America/New_York"
+        assert practice["lines"]
+        assert all(line["phone"].startswith("+1") for line in practice["lines"])
+    clinic = next(p for p in data["practices"] if p["kind"] == "clinic")
+    assert clinic["location_ids"]
+    roles = sorted(u["role"] for u in data["users"])
+    assert roles == ["manager", "staff", "staff", "staff", "superuser"]
+    for user in data["users"]:
+        assert set(user) >= {"username", "password", "role", "practice_ids"}
+    assert len(data["patients"]) >= 2
+    for patient in data["patients"]:
+        assert set(patient) >= {"id", "mrn", "first_name", "last_name", "date_of_birth", "phone"}
+    phones = [p["phone"] for p in data["patients"]]
+    assert len(phones) != len(set(phones)), "two patients must share one phone"
+    client = data["api_client"]
+    assert set(client) >= {"client_id", "client_secret", "webhook_secret", "scopes"}
+    assert client["webhook_secret"].startswith("whsec_")
+    assert client["scopes"] == ["messages:send", "messages:read"]
+    assert data["smapi_key"]
+    assert sorted(w["kind"] for w in data["call_to_text"]) == ["abandoned_call", "call_to_text"]
+    for workflow in data["call_to_text"]:
+        assert workflow["url"].startswith("/webhook/call-to-text/")
+        assert workflow["url"].endswith("/")
+
+
+def test_roles_and_practices_match_the_design() -> None:
+    data = seed()
+    clinic = Practice.objects.get(kind=Practice.Kind.CLINIC)
+    call_center = Practice.objects.get(kind=Practice.Kind.CALL_CENTER)
+
+    assert clinic.memberships.filter(role=Membership.Role.MANAGER).count() == 1
+    assert clinic.memberships.filter(role=Membership.Role.STAFF).count() == 2
+    assert call_center.memberships.filter(role=Membership.Role.STAFF).count() == 1
+    assert clinic.hours.count() == 5
+    assert call_center.hours.count() == 7
+    assert clinic.after_hours_enabled
+    assert clinic.after_hours_message
+    assert set(call_center.quick_responses.values_list("language", flat=True)) == {"en", "es"}
+    superuser = next(u for u in data["users"] if u["role"] == "superuser")
+    assert authenticate(
+        RequestFactory().get("/"), username=superuser["username"], password=superuser["password"]
+    ).is_superuser
+
+
+def test_printed_credentials_are_the_stored_ones() -> None:
+    data = seed()
+
+    for user in data["users"]:
+        sign_in(user["username"], user["password"])
+    api_client = ApiClient.objects.select_related("application").get()
+    assert api_client.application.client_id == data["api_client"]["client_id"]
+    assert check_password(data["api_client"]["client_secret"], api_client.application.client_secret)
+    assert api_client.application.client_secret != data["api_client"]["client_secret"]
+    assert SmapiKey.objects.get().key_hash == token_hash(data["smapi_key"])
+    for workflow in data["call_to_text"]:
+        token = workflow["url"].split("/")[-2]
+        assert CallToTextWorkflow.objects.get(id=workflow["id"]).token_hash == token_hash(token)
+
+
+def test_running_twice_creates_nothing_new_and_prints_the_same() -> None:
+    first = seed()
+    counts = _row_counts()
+
+    second = seed()
+
+    assert _row_counts() == counts
+    assert second == first
+
+
+def test_a_second_name_makes_an_independent_enterprise() -> None:
+    acme = seed()
+    other = seed("--name", "Other Health")
+
+    assert other["enterprise"]["id"] != acme["enterprise"]["id"]
+    acme_lines = {line["phone"] for p in acme["practices"] for line in p["lines"]}
+    other_lines = {line["phone"] for p in other["practices"] for line in p["lines"]}
+    assert not acme_lines & other_lines
+    assert not {u["username"] for u in acme["users"]} & {u["username"] for u in other["users"]}
+    assert Patient.objects.filter(enterprise_id=other["enterprise"]["id"]).count() == len(
+        other["patients"]
+    )
+
+
+def test_other_enterprise_staff_see_nothing_of_the_first() -> None:
+    seed()
+    other = seed("--name", "Other Health")
+    acme_channels = [
+        f'id="channel-{pk}"'
+        for pk in PatientChannel.objects.filter(
+            practice__enterprise__name="Acme Health"
+        ).values_list("id", flat=True)
+    ]
+    other_channels = PatientChannel.objects.filter(practice__enterprise__name="Other Health")
+    assert acme_channels
+    assert other_channels.exists()
+
+    for user in other["users"]:
+        if user["role"] == "superuser":
+            continue
+        client = sign_in(user["username"], user["password"])
+        page = client.get("/inbox/?status=all").content.decode()
+        assert 'id="channel-' in page, "the user should see their own channels"
+        for marker in acme_channels:
+            assert marker not in page
+
+
+def test_acme_staff_see_their_seeded_conversations() -> None:
+    data = seed()
+    staff = next(u for u in data["users"] if u["role"] == "staff")
+    client = sign_in(staff["username"], staff["password"])
+
+    page = client.get("/inbox/?status=all").content.decode()
+
+    assert "John Smith" in page
