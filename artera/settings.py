@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_htmx",
     "csp",
@@ -137,6 +139,9 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 15 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# Flash messages live in the (database) session, never in a cookie: the admin shows one-time
+# secrets through them.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Locked per username + IP so an attacker cannot lock a colleague out from elsewhere, and only
@@ -199,11 +204,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 # --- API ------------------------------------------------------------------------------------
+# MAPI / SMAPI views name their own authentication, permission, parser and throttle classes
+# (webhooks/api/views.py); the defaults below deny anything that forgets to.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["webhooks.api.parsers.ApiJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "artera.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # Named explicitly so migrations that point at DOT's swappable models resolve.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -228,6 +238,55 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "messages:send": "Send messages to patients",
         "messages:read": "Read messages and their delivery status",
+    },
+    # A client gets only the scopes its ApiClient lists (DOT's default: any scope at all);
+    # only active ApiClients get tokens; the client-credentials grant is the only grant.
+    "SCOPES_BACKEND_CLASS": "webhooks.api.oauth.ApiClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "webhooks.api.oauth.ApiClientOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.BackendApplicationServer",
+}
+# Request bodies of the JSON API (a 1600-character text and 2 KB of metadata fit many times).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# Per API client (or SMAPI key): requests per second on average, and the largest burst. 0 turns
+# the limit off (e.g. for a load test). Shared through Redis when there is one.
+API_RATE_LIMIT_PER_SECOND = float(env_str("API_RATE_LIMIT_PER_SECOND", "50"))
+API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 250)
+# Token requests per client IP (each one checks a deliberately slow password hash).
+API_TOKEN_RATE_LIMIT_PER_SECOND = float(env_str("API_TOKEN_RATE_LIMIT_PER_SECOND", "1"))
+API_TOKEN_RATE_LIMIT_BURST = env_int("API_TOKEN_RATE_LIMIT_BURST", 30)
+API_RATE_LIMIT_REDIS_URL = env_str("API_RATE_LIMIT_REDIS_URL", env_str("REDIS_URL"))
+API_RATE_LIMIT_KEY_PREFIX = env_str("API_RATE_LIMIT_KEY_PREFIX", "artera:ratelimit")
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: none, use the
+# socket's address). IP allowlists depend on this being right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Idempotency keys are kept at least this long (the contract promises 24 hours).
+API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Artera messaging API",
+    "DESCRIPTION": "Text patients from an EMR (MAPI, OAuth 2.0) or a legacy integration "
+    '(SMAPI). Every error is `{"error": {"code", "message", "field"}}`. '
+    "Guide: docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
+    "OAUTH2_SCOPES": OAUTH2_PROVIDER["SCOPES"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to validator.swagger.io: the docs page loads nothing from outside the server.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "tryItOutEnabled": False},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks.api.schema.postprocess_schema",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatusEnum": "messaging.models.MessageStatus",
+        "ErrorCodeEnum": "messaging.models.ErrorCode",
     },
 }
 
@@ -260,6 +319,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # Celery closes the database connection around every task unless told otherwise.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# API: idempotency keys older than API_IDEMPOTENCY_KEY_HOURS are purged every hour.
+CELERY_IMPORTS = ["webhooks.api.tasks"]
+CELERY_BEAT_SCHEDULE["api-idempotency-keys-purge"] = {
+    "task": "webhooks.api.tasks.idempotency_keys_purge",
+    "schedule": 60 * 60,
+    "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": 30 * 60},
+}
 
 # --- Messaging ------------------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND", "simulator")
@@ -276,3 +342,52 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Send path (messaging) ------------------------------------------------------------------
+# SMS gateways are plugins: SMS_BACKEND names one of these.
+SMS_GATEWAYS = {
+    "simulator": "messaging.gateways.simulator.SimulatorGateway",
+    "twilio": "messaging.gateways.twilio.TwilioGateway",
+}
+# The queue the send path publishes to (matches CELERY_TASK_ROUTES; tests give each worker its
+# own so a test worker never takes anyone else's work).
+SMS_CELERY_QUEUE = env_str("SMS_CELERY_QUEUE", "artera-sms")
+# Outbox: a stored message whose task has not claimed it `SMS_OUTBOX_GRACE_SECONDS` after it was
+# due is re-enqueued by the sweeper; a claim older than `SMS_CLAIM_LEASE_SECONDS` belongs to a
+# dead worker (the lease must outlast a provider call plus the longest in-task pacing wait).
+SMS_OUTBOX_GRACE_SECONDS = float(env_str("SMS_OUTBOX_GRACE_SECONDS", "60"))
+SMS_OUTBOX_SWEEP_SECONDS = float(env_str("SMS_OUTBOX_SWEEP_SECONDS", "30"))
+SMS_CLAIM_LEASE_SECONDS = float(env_str("SMS_CLAIM_LEASE_SECONDS", "120"))
+# After a failed publish, skip publishing for a while (the sweeper catches up): one slow broker
+# timeout per outage instead of one per request.
+SMS_BROKER_BACKOFF_SECONDS = float(env_str("SMS_BROKER_BACKOFF_SECONDS", "5"))
+# Provider errors that may pass (HTTP 5xx, 429, timeouts) are retried with backoff this many times.
+SMS_SEND_MAX_ATTEMPTS = env_int("SMS_SEND_MAX_ATTEMPTS", 5)
+SMS_SEND_RETRY_BASE_SECONDS = float(env_str("SMS_SEND_RETRY_BASE_SECONDS", "5"))
+# Per-line pacing is shared through Redis (REDIS_URL); without Redis, within one process only.
+# A worker waits for its slot in-task up to this long, else re-schedules the message.
+SMS_PACING_REDIS_URL = env_str("SMS_PACING_REDIS_URL", REDIS_URL)
+SMS_PACING_KEY_PREFIX = env_str("SMS_PACING_KEY_PREFIX", "artera:pacing")
+SMS_PACING_MAX_INLINE_WAIT = float(env_str("SMS_PACING_MAX_INLINE_WAIT", "1.0"))
+# The simulated carrier: its answer latency, and how long before it reports delivery.
+SMS_SIMULATOR_LATENCY = float(env_str("SMS_SIMULATOR_LATENCY", "0"))
+SMS_SIMULATOR_REPORT_DELAY = float(env_str("SMS_SIMULATOR_REPORT_DELAY", "0"))
+# Twilio: TWILIO_API_BASE_URL points the REST client elsewhere (a proxy, or a local fake in tests).
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")
+TWILIO_HTTP_TIMEOUT = float(env_str("TWILIO_HTTP_TIMEOUT", "10"))
+# Short links in texts: /s/<code> on this host (or a dedicated short domain that serves it).
+SHORT_LINK_BASE_URL = env_str("SHORT_LINK_BASE_URL", PUBLIC_BASE_URL).rstrip("/")
+CELERY_BEAT_SCHEDULE["messaging-outbox-sweep"] = {
+    "task": "messaging.tasks.outbox_sweep",
+    "schedule": SMS_OUTBOX_SWEEP_SECONDS,
+    "options": {"queue": SMS_CELERY_QUEUE, "expires": SMS_OUTBOX_SWEEP_SECONDS},
+}
+# The simulated carrier re-sends delivery reports that were lost (a no-op unless it is on).
+CELERY_BEAT_SCHEDULE["messaging-simulator-sweep"] = {
+    "task": "messaging.tasks.simulator_sweep",
+    "schedule": SMS_OUTBOX_SWEEP_SECONDS,
+    "options": {"queue": SMS_CELERY_QUEUE, "expires": SMS_OUTBOX_SWEEP_SECONDS},
+}
+# Twilio's client logs request query strings (phone numbers) at INFO; our gateway logs each
+# exchange itself, redacted.
+LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}  # type: ignore[index]

@@ -5,4 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("channels_app.urls")),
+    path("", include("messaging.urls")),
+    # /oauth/token/ and /api/ (MAPI, SMAPI, the OpenAPI schema and docs).
+    path("", include("webhooks.urls")),
 ]

@@ -1,14 +1,17 @@
-"""Messages, their delivery history, and opt-outs."""
+"""Messages, their delivery history, opt-outs, short links, and the simulator's carrier."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from artera.models import PublicModel
 from channels_app.models import Patient, PatientChannel
-from practices.models import Line, Practice
+from practices.models import Enterprise, Line, Practice
 
 
 class MessageStatus(models.TextChoices):
@@ -50,11 +53,27 @@ class Message(PublicModel):
             │          └────► failed
             └────────────────► failed
 
-    `received` means the platform has stored the message (it is the outbox row); `sent` means
-    the provider accepted it; the last three are final. A status never moves backwards: a
-    `sent` callback that arrives after `delivered` changes nothing, and so does a duplicate.
-    Every change is a `MessageStatusChange` row. Inbound messages are stored as `received` and
-    stay there.
+    `received` means the platform has stored the message; `sent` means the provider accepted
+    it; the last three are final. Statuses only move to a higher rank (`STATUS_RANK`), by a
+    conditional UPDATE, so a `sent` callback that arrives after `delivered` changes nothing, and
+    neither does a duplicate. `delivered` and `undelivered` imply the provider had the message:
+    when one arrives while we still say `received` (the provider's callback beat our own record
+    of its answer), the history gets the implied `sent` step first. Every change is a
+    `MessageStatusChange` row. Inbound messages are stored as `received` and stay there.
+
+    **Publishing status changes.** A status change is published exactly once, and only through
+    `messaging.events`: the service that moves the status writes the `MessageStatusChange` row and
+    calls every handler registered with `events.on_message_status_changed` inside the same
+    transaction. The committed history row is the durable event; a handler that delivers it
+    elsewhere (the `message.status` webhook) stores its own outbox row in that transaction and
+    enqueues with `transaction.on_commit`, so an event can be neither lost nor doubled.
+
+    **Outbox.** An outbound `received` row *is* the outbox entry. `outbox_due_at` is when the
+    sweeper may consider it lost: pushed forward whenever a task is enqueued or deferred, and
+    set to the end of the claim lease while a worker holds it (`claimed_at`). A worker claims a
+    message with a conditional UPDATE before calling the provider; a claim whose lease ran out
+    (its worker died) may be taken over, after asking the provider whether the dead worker's
+    attempt got through (`SmsGateway.find_sent`).
     """
 
     class Direction(models.TextChoices):
@@ -100,8 +119,31 @@ class Message(PublicModel):
         blank=True,
         related_name="sent_messages",
     )
-    provider_message_id = models.CharField(max_length=64, null=True, blank=True)
+    sender_api_client = models.ForeignKey(
+        "webhooks.ApiClient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        help_text="The integration that sent this message through the API.",
+    )
+    sender_workflow = models.ForeignKey(
+        "webhooks.CallToTextWorkflow",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    callback_url = models.URLField(
+        max_length=500, blank=True, help_text="Where this message's status webhooks go."
+    )
+    # NULL, not "", means "no id yet": the partial unique constraint below only covers real ids.
+    provider_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
+    # The outbox (see the class docstring).
+    outbox_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    send_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["created_at"]
@@ -120,9 +162,9 @@ class Message(PublicModel):
             models.Index(fields=["channel", "created_at"], name="message_thread"),
             # The outbox sweeper: outbound messages stored but not yet handed to the provider.
             models.Index(
-                fields=["created_at"],
+                fields=["outbox_due_at"],
                 condition=Q(direction="outbound", status="received"),
-                name="message_outbox",
+                name="message_outbox_due",
             ),
         ]
 
@@ -170,3 +212,90 @@ class OptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} opted out of {self.line}"
+
+
+class ShortLink(models.Model):
+    """A link in a text, shortened to `/s/<code>` on the platform's own domain.
+
+    Made by the send path when the enterprise's URL-shortening rule covers the link; the
+    redirect counts clicks.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    target_url = models.URLField(max_length=2000)
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="short_links"
+    )
+    clicks = models.PositiveIntegerField(default=0)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"/s/{self.code} → {self.target_url}"
+
+
+class SimulatorNumber(models.Model):
+    """How the simulated carrier treats a number; a number without a row is a mobile phone."""
+
+    class Kind(models.TextChoices):
+        MOBILE = "mobile", "Mobile"
+        LANDLINE = "landline", "Landline"
+        UNREACHABLE = "unreachable", "Unreachable"
+
+    number = models.CharField(max_length=20, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.MOBILE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.kind})"
+
+
+class SimulatorText(models.Model):
+    """One text the simulated carrier carried, in either direction.
+
+    This is the carrier's own record, not the platform's: it has one row per hand-over, so a
+    message the platform sent twice shows up twice here. `created_at` is the carrier's clock.
+    """
+
+    class Direction(models.TextChoices):
+        TO_PATIENT = "mt", "To a patient"
+        FROM_PATIENT = "mo", "From a patient"
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    direction = models.CharField(max_length=2, choices=Direction.choices)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    body = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SENT)
+    error_code = models.CharField(max_length=20, choices=ErrorCode.choices, blank=True)
+    client_reference = models.CharField(
+        max_length=64, blank=True, help_text="The platform's id for the message it handed over."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["to_number", "created_at"], name="simtext_to"),
+            models.Index(fields=["from_number", "created_at"], name="simtext_from"),
+            models.Index(fields=["client_reference"], name="simtext_client_reference"),
+            # The carrier's own sweep: texts whose delivery report has not gone out.
+            models.Index(
+                fields=["created_at"], condition=Q(status="sent"), name="simtext_unreported"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_number} → {self.to_number}: {self.body[:40]}"
+
+    @property
+    def provider_message_id(self) -> str:
+        return str(self.id)

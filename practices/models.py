@@ -475,3 +475,13 @@ class SmartPhrase(models.Model):
             raise ValidationError(
                 {"name": f"{{{self.name}}} is filled in by the platform; pick another name."}
             )
+        if (
+            self.owner_id
+            and self.enterprise_id
+            and not Membership.objects.filter(
+                user_id=self.owner_id, practice__enterprise_id=self.enterprise_id
+            ).exists()
+        ):
+            raise ValidationError(
+                {"owner": "This person works in none of the enterprise's practices."}
+            )

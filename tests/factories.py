@@ -119,3 +119,75 @@ class QuickResponseFactory(factory.django.DjangoModelFactory):
     practice = factory.SubFactory(PracticeFactory)
     topic = "Scheduling"
     text = "Please call us to reschedule."
+
+
+# --- Added for the admin tests. Models are named by label so the imports above stay as they are.
+
+
+class PracticeLocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.PracticeLocation"
+
+    practice = factory.SubFactory(PracticeFactory)
+    enterprise = factory.SelfAttribute("practice.enterprise")
+    location_id = factory.Sequence(lambda n: f"DEP{n:05d}")
+
+
+class PracticeHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.PracticeHours"
+
+    practice = factory.SubFactory(PracticeFactory)
+    weekday = 0
+    opens_at = datetime.time(9, 0)
+    closes_at = datetime.time(17, 0)
+
+
+class AfterHoursTranslationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.AfterHoursTranslation"
+
+    practice = factory.SubFactory(PracticeFactory)
+    language = "es"
+    message = "Estamos cerrados. Le responderemos mañana."
+
+
+class HolidayFactory(factory.django.DjangoModelFactory):
+    """An enterprise-wide holiday unless `practice` (and `line`) are given."""
+
+    class Meta:
+        model = "practices.Holiday"
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    practice = None
+    line = None
+    date = datetime.date(2030, 12, 25)
+    name = "Christmas"
+
+
+class SmartPhraseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.SmartPhrase"
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    owner = None
+    name = factory.Sequence(lambda n: f"phrase{n}")
+    text = "See you soon."
+
+
+class MessageStatusChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.MessageStatusChange"
+
+    message = factory.SubFactory(MessageFactory)
+    status = "received"
+    at = factory.LazyFunction(lambda: datetime.datetime.now(tz=datetime.UTC))
+
+
+class OptOutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.OptOut"
+
+    line = factory.SubFactory(LineFactory)
+    phone = factory.Sequence(lambda n: us_number(n + 5000))
+    keyword = "STOP"

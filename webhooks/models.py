@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils import timezone
 
 from artera.models import PublicModel
 from practices.models import Enterprise, Language, Line, Practice
@@ -151,3 +152,38 @@ class CallToTextWorkflow(PublicModel):
     def clean(self) -> None:
         if self.line_id and self.practice_id and self.line.practice_id != self.practice_id:
             raise ValidationError({"line": "This line belongs to another practice."})
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` an API client sent, and the response its request got.
+
+    The row is inserted as the first write of the request's transaction and completed with the
+    response in that same transaction, so a committed row always holds a response, and a refused
+    or failed request leaves no row (its retry runs afresh). The unique constraint is what makes
+    concurrent duplicates safe: on PostgreSQL a second INSERT of the same key waits for the first
+    transaction, then fails, and that request replays the stored response instead of sending.
+    Rows are kept at least `API_IDEMPOTENCY_KEY_HOURS` (24) hours, then purged by a periodic task.
+    """
+
+    api_client = models.ForeignKey(
+        ApiClient, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the method, path and canonical JSON body."
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "idempotency key"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_client", "key"], name="idempotency_key_per_client"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return self.key

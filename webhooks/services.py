@@ -39,6 +39,7 @@ def api_client_create(
     name: str,
     scopes: list[str] | None = None,
     webhook_url: str = "",
+    allowed_ips: str = "",
     client_secret: str | None = None,
 ) -> ApiClientCredentials:
     """Create an OAuth client-credentials application bound to `enterprise`."""
@@ -65,6 +66,7 @@ def api_client_create(
         name=name,
         scopes=" ".join(scopes),
         webhook_url=webhook_url,
+        allowed_ips=allowed_ips,
         webhook_secret=webhook_secret_generate(),
     )
     api_client.full_clean()
@@ -101,6 +103,7 @@ def call_to_text_workflow_create(
     line: Line | None = None,
     language: str = "en",
     name: str = "",
+    allowed_ips: str = "",
     token: str | None = None,
 ) -> tuple[CallToTextWorkflow, str]:
     """Create a workflow; returns it and its secret token (shown once, stored hashed)."""
@@ -116,6 +119,7 @@ def call_to_text_workflow_create(
         language=language,
         message=message,
         name=name,
+        allowed_ips=allowed_ips,
         token_prefix=token[:8],
         token_hash=token_hash(token),
     )

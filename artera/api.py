@@ -1,0 +1,174 @@
+"""Shared plumbing of the JSON APIs: every error leaves as the contract's error object.
+
+DESIGN.md's contract: ``{"error": {"code", "message", "field"}}`` with the right status, never an
+HTML page and never a 500 for bad input. `exception_handler` is DRF's ``EXCEPTION_HANDLER``: it
+renders `ApplicationError`s raised by services, DRF's own exceptions (authentication, parsing,
+validation, throttling) and, as a last resort, an unexpected exception as a JSON 500 (which is
+still reported through Django's ``got_request_exception`` signal, so it is logged and a test
+client re-raises it). `api_not_found` answers every unknown URL under the API prefixes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core import signals
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from artera.errors import ApplicationError
+
+logger = logging.getLogger("artera.api")
+
+ErrorBody = dict[str, dict[str, str | None]]
+
+# DRF's built-in validation codes, renamed to the ones the API documents.
+_VALIDATION_CODES = {
+    "required": "missing_field",
+    "null": "invalid_type",
+    "not_a_dict": "invalid_type",
+    "not_a_list": "invalid_type",
+    "blank": "missing_field",
+    "invalid": "invalid_value",
+    "invalid_choice": "invalid_value",
+    "max_length": "too_long",
+    "min_length": "too_short",
+    "max_string_length": "too_long",
+}
+
+# What DRF's own exceptions become: status comes from the exception, the code from here unless
+# the raise named its own (`AuthenticationFailed("…", code="invalid_token")`).
+_DRF_DEFAULTS: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.NotAuthenticated: (
+        "not_authenticated",
+        "Send an access token in the Authorization header: `Bearer <token>`.",
+    ),
+    exceptions.AuthenticationFailed: ("invalid_token", "The access token is not valid."),
+    exceptions.PermissionDenied: ("forbidden", "This client may not do this."),
+    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.MethodNotAllowed: ("method_not_allowed", ""),
+    exceptions.NotAcceptable: ("not_acceptable", "This API only answers application/json."),
+    exceptions.UnsupportedMediaType: (
+        "unsupported_media_type",
+        "Send the body as JSON, with Content-Type: application/json.",
+    ),
+    exceptions.ParseError: ("malformed_json", "The body is not valid JSON."),
+    exceptions.Throttled: ("rate_limited", "Too many requests; retry after Retry-After seconds."),
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> ErrorBody:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def error_response(
+    code: str, message: str, *, status_code: int, field: str | None = None
+) -> JsonResponse:
+    """The contract's error as a plain Django response (for code outside DRF views)."""
+    return JsonResponse(error_body(code, message, field), status=status_code)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: any exception raised in an API view becomes the contract's error."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        status_code, body = exc.http_status, exc.as_dict()
+    elif isinstance(exc, exceptions.ValidationError):
+        status_code, body = status.HTTP_400_BAD_REQUEST, _validation_error_body(exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        status_code, body = exc.status_code, _api_exception_body(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait)))
+    elif isinstance(exc, Http404):
+        status_code, body = status.HTTP_404_NOT_FOUND, error_body("not_found", "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        status_code = status.HTTP_403_FORBIDDEN
+        body = error_body("forbidden", "This client may not do this.")
+    elif isinstance(exc, RequestDataTooBig):
+        status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        body = error_body("request_too_large", "The request body is too large.")
+    else:
+        request = context.get("request")
+        logger.error("Unhandled exception in an API view", exc_info=exc)
+        # Report it the way Django reports a 500 (error emails, the test client re-raising it).
+        signals.got_request_exception.send(
+            sender=None, request=getattr(request, "_request", request)
+        )
+        status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+        body = error_body("internal_error", "Something went wrong on our side; please retry.")
+    set_rollback()
+    return Response(body, status=status_code, headers=headers)
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """The API answers JSON whatever the Accept header says (never a 406 or an HTML page)."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Every unknown URL under /api/ and /oauth/: a JSON 404, never Django's HTML page."""
+    return error_response("not_found", "No such endpoint.", status_code=404)
+
+
+def _api_exception_body(exc: exceptions.APIException) -> ErrorBody:
+    detail = exc.detail
+    code = str(getattr(detail, "code", None) or exc.default_code)
+    message = str(detail)
+    default = next((value for cls, value in _DRF_DEFAULTS.items() if isinstance(exc, cls)), None)
+    if default is None:
+        return error_body(code, message)
+    # DRF's own exceptions: our code instead of DRF's generic one, our sentence instead of
+    # DRF's generic one (a message of our own, or DRF's specific one, is kept).
+    default_code, default_message = default
+    if code == exc.default_code:
+        code = default_code
+    if message == str(exc.default_detail):
+        message = default_message
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        message = f"{message} {default_message}"
+    return error_body(code, message)
+
+
+def _validation_error_body(detail: Any) -> ErrorBody:
+    """A serializer's errors, reduced to the first one (fields in declaration order)."""
+    path: list[str] = []
+    while True:
+        if isinstance(detail, dict) and detail:
+            key, detail = next(iter(detail.items()))
+            if key != "non_field_errors":
+                path.append(str(key))
+        elif isinstance(detail, list) and detail:
+            # A list of errors for one field, or (for a list field) errors per item.
+            first = next((item for item in detail if item), detail[0])
+            if isinstance(first, (dict, list)):
+                index = detail.index(first)
+                path.append(str(index))
+            detail = first
+        else:
+            break
+    field = ".".join(path) or None
+    raw_code = getattr(detail, "code", None) or "invalid_value"
+    code = _VALIDATION_CODES.get(raw_code, raw_code)
+    message = str(detail) or "Invalid value."
+    if raw_code in ("required", "blank") and field:
+        message = f"`{field}` is required."
+    elif raw_code == "null" and field:
+        message = f"`{field}` may not be null."
+    return error_body(code, message, field)

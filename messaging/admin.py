@@ -1,0 +1,266 @@
+"""Admin for messages and the other records the platform writes, opt-outs, and the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from artera.phones import normalize_us_phone
+from practices.admin import NormalizedSearchAdmin, phone_column, text_preview
+
+from .models import (
+    Message,
+    MessageStatusChange,
+    OptOut,
+    ShortLink,
+    SimulatorNumber,
+    SimulatorText,
+)
+
+
+class MessageStatusChangeInline(admin.TabularInline):
+    """The status history is append-only: written by the send path and provider callbacks."""
+
+    model = MessageStatusChange
+    fields = ("status", "error_code", "at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "status change"
+    verbose_name_plural = "status history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RecordAdmin(NormalizedSearchAdmin):
+    """A log the platform writes: looked at in the admin, never added or edited there."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(RecordAdmin):
+    """A message is a record of what was sent or received: it can be looked at, not edited.
+
+    Messages are only ever made by the send and inbound paths, so there is no add page; a
+    superuser may delete one (e.g. a message sent to the wrong patient, on request).
+    """
+
+    list_display = (
+        "created_at",
+        "direction",
+        "to",
+        "from_",
+        "status",
+        "error_code",
+        "sender_kind",
+        "practice",
+        "preview",
+    )
+    list_filter = ("status", "direction", "sender_kind", "error_code", "is_secure", "practice")
+    list_select_related = ("practice",)
+    search_fields = ("to_number", "from_number", "provider_message_id")
+    phone_search_fields = ("to_number", "from_number")
+    id_search_fields = ("id", "channel_id")
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("id", "created_at", "channel", "practice", "line", "patient")}),
+        (
+            "Message",
+            {
+                "fields": (
+                    "direction",
+                    "from_number",
+                    "to_number",
+                    "body",
+                    "is_secure",
+                    "segments",
+                    "encoding",
+                )
+            },
+        ),
+        (
+            "Delivery",
+            {"fields": ("status", "error_code", "status_changed_at", "provider_message_id")},
+        ),
+        (
+            "Sender",
+            {
+                "fields": (
+                    "sender_kind",
+                    "sender_user",
+                    "sender_api_client",
+                    "sender_workflow",
+                    "callback_url",
+                    "metadata",
+                )
+            },
+        ),
+        (
+            "Outbox",
+            {
+                "fields": ("outbox_due_at", "claimed_at", "send_attempts"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+    ordering = ("-created_at",)
+    inlines = (MessageStatusChangeInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> Any:
+        # Read-only even for someone who is given the change permission.
+        return [field.name for field in Message._meta.fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.display(description="to", ordering="to_number")
+    def to(self, obj: Message) -> str:
+        return phone_column(obj.to_number)
+
+    @admin.display(description="from", ordering="from_number")
+    def from_(self, obj: Message) -> str:
+        return phone_column(obj.from_number)
+
+    @admin.display(description="body")
+    def preview(self, obj: Message) -> str:
+        return text_preview(obj.body, 50)
+
+
+def _normalized_phone(value: str) -> str:
+    try:
+        return normalize_us_phone(value)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.messages, code="invalid_phone") from exc
+
+
+class OptOutAdminForm(forms.ModelForm):
+    class Meta:
+        model = OptOut
+        fields = ("line", "phone", "keyword")
+        help_texts = {
+            "phone": "A US number in any usual form; stored as +1…",
+            "keyword": "What the patient texted (e.g. STOP), or blank when added by hand.",
+        }
+
+    def clean_phone(self) -> str:
+        return _normalized_phone(self.cleaned_data["phone"])
+
+
+@admin.register(OptOut)
+class OptOutAdmin(NormalizedSearchAdmin):
+    form = OptOutAdminForm
+    list_display = ("line", "phone_display", "keyword", "created_at")
+    list_filter = (("line__practice", admin.RelatedOnlyFieldListFilter), "keyword")
+    list_select_related = ("line",)
+    search_fields = ("phone",)
+    phone_search_fields = ("phone",)
+    autocomplete_fields = ("line",)
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: OptOut | None = None) -> Any:
+        # An opt-out is a fact about one number and one line; change it by deleting it.
+        return ("line", "phone", "created_at") if obj else ("created_at",)
+
+    @admin.display(description="phone", ordering="phone")
+    def phone_display(self, obj: OptOut) -> str:
+        return phone_column(obj.phone)
+
+
+@admin.register(ShortLink)
+class ShortLinkAdmin(RecordAdmin):
+    """Links the send path shortened. Deleting one makes `/s/<code>` a 404 (e.g. a bad link)."""
+
+    list_display = ("code", "target", "enterprise", "clicks", "last_clicked_at", "created_at")
+    list_filter = ("enterprise",)
+    list_select_related = ("enterprise",)
+    search_fields = ("=code", "target_url")
+    id_search_fields = ("message_id",)
+    date_hierarchy = "created_at"
+    fields = (
+        "code",
+        "target_url",
+        "enterprise",
+        "message",
+        "clicks",
+        "last_clicked_at",
+        "created_at",
+    )
+
+    @admin.display(description="target", ordering="target_url")
+    def target(self, obj: ShortLink) -> str:
+        return text_preview(obj.target_url, 80)
+
+
+class SimulatorNumberAdminForm(forms.ModelForm):
+    class Meta:
+        model = SimulatorNumber
+        fields = ("number", "kind")
+        help_texts = {"number": "A US number in any usual form; stored as +1…"}
+
+    def clean_number(self) -> str:
+        return _normalized_phone(self.cleaned_data["number"])
+
+
+@admin.register(SimulatorNumber)
+class SimulatorNumberAdmin(NormalizedSearchAdmin):
+    """How the simulated carrier treats a number (a number without a row is a mobile)."""
+
+    form = SimulatorNumberAdminForm
+    list_display = ("phone", "kind", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("number",)
+    phone_search_fields = ("number",)
+
+    @admin.display(description="number", ordering="number")
+    def phone(self, obj: SimulatorNumber) -> str:
+        return phone_column(obj.number)
+
+
+@admin.register(SimulatorText)
+class SimulatorTextAdmin(RecordAdmin):
+    """Every text the simulated carrier carried, in either direction."""
+
+    list_display = (
+        "created_at",
+        "direction",
+        "from_",
+        "to",
+        "status",
+        "error_code",
+        "preview",
+        "client_reference",
+    )
+    list_filter = ("direction", "status", "error_code")
+    search_fields = ("from_number", "to_number", "=client_reference")
+    phone_search_fields = ("from_number", "to_number")
+    id_search_fields = ("id",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+
+    @admin.display(description="from", ordering="from_number")
+    def from_(self, obj: SimulatorText) -> str:
+        return phone_column(obj.from_number)
+
+    @admin.display(description="to", ordering="to_number")
+    def to(self, obj: SimulatorText) -> str:
+        return phone_column(obj.to_number)
+
+    @admin.display(description="body")
+    def preview(self, obj: SimulatorText) -> str:
+        return text_preview(obj.body, 50)

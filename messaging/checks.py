@@ -1,0 +1,31 @@
+"""System checks for the send path's configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+
+@register()
+def sms_backend_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if settings.SMS_BACKEND not in settings.SMS_GATEWAYS:
+        errors.append(
+            Error(
+                f"SMS_BACKEND={settings.SMS_BACKEND!r} is not a known SMS gateway.",
+                hint=f"Use one of: {', '.join(settings.SMS_GATEWAYS)}.",
+                id="messaging.E001",
+            )
+        )
+    if settings.SMS_BACKEND == "twilio" and not (
+        settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN
+    ):
+        errors.append(
+            Error(
+                "The twilio SMS backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.",
+                id="messaging.E002",
+            )
+        )
+    return errors

@@ -1,0 +1,46 @@
+"""SMS provider plugins, chosen by `SMS_BACKEND` from `SMS_GATEWAYS` (RapidPro-style)."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .base import GatewayError, InboundSms, SendResult, SmsGateway, StatusReport
+
+__all__ = [
+    "GatewayError",
+    "InboundSms",
+    "SendResult",
+    "SmsGateway",
+    "StatusReport",
+    "gateway_get",
+]
+
+
+def gateway_get(name: str | None = None) -> SmsGateway:
+    """The gateway called `name`, by default the configured `SMS_BACKEND`."""
+    name = name or settings.SMS_BACKEND
+    path = settings.SMS_GATEWAYS.get(name)
+    if path is None:
+        raise ImproperlyConfigured(
+            f"SMS backend {name!r} is not one of SMS_GATEWAYS: {', '.join(settings.SMS_GATEWAYS)}."
+        )
+    return _gateway(path)
+
+
+@functools.cache
+def _gateway(path: str) -> SmsGateway:
+    gateway: SmsGateway = import_string(path)()
+    return gateway
+
+
+@receiver(setting_changed)
+def _forget_gateways(*, setting: str, **kwargs: object) -> None:
+    # Gateways read their settings once (a Twilio client keeps its connection pool).
+    if setting.startswith(("SMS_", "TWILIO_")) or setting == "PUBLIC_BASE_URL":
+        _gateway.cache_clear()

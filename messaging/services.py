@@ -1,0 +1,629 @@
+"""The send path and the inbound path: every text that leaves or reaches the platform.
+
+- `message_send` is the one way out, for every source (MAPI, SMAPI, call-to-text, staff replies,
+  automations, secure-message notices). It stores the message as `received`; after commit a
+  Celery task runs `message_dispatch`, which hands it to the SMS gateway.
+- `message_receive_inbound` is the one way in, for every provider.
+- `message_status_apply` is the only writer of an outbound message's status;
+  `message_status_report` is what provider status callbacks call.
+- `outbox_sweep` re-enqueues stored messages whose task was lost.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import functools
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
+
+from artera.errors import InvalidInput, NotFound, Refused, invalid_input_from
+from artera.phones import normalize_us_phone
+from channels_app.models import Patient, PatientChannel
+from channels_app.services import (
+    channel_find_for_inbound,
+    channel_get_or_create,
+    channel_record_inbound,
+    channel_record_outbound,
+)
+from practices.models import Line, Practice
+
+from .events import MessageStatusChanged, message_status_changed_publish
+from .gateways import GatewayError, gateway_get
+from .links import links_shorten
+from .models import (
+    ErrorCode,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    OptOut,
+    ShortLink,
+)
+from .outbox import dispatch_enqueue
+from .pacing import line_slot_reserve
+from .phrases import phrases_render
+from .segments import segments_count
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from webhooks.models import ApiClient, CallToTextWorkflow
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_LENGTH = 1600
+# A message waiting for an earlier one to the same patient checks back this often (at least).
+ORDER_RETRY_SECONDS = 0.5
+SECURE_NOTICE = "{practice} sent you a secure message. Open it here: {url}"
+
+
+# --- Sending --------------------------------------------------------------------------------
+
+
+def message_send(
+    *,
+    body: str,
+    sender_kind: str,
+    practice: Practice | None = None,
+    to: str | None = None,
+    line: Line | None = None,
+    patient: Patient | None = None,
+    channel: PatientChannel | None = None,
+    sender_user: User | None = None,
+    sender_api_client: ApiClient | None = None,
+    sender_workflow: CallToTextWorkflow | None = None,
+    secure: bool = False,
+    callback_url: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Message:
+    """Store one outbound text as `received` and send it after commit.
+
+    Name the recipient either by `channel` (a reply in an existing conversation) or by
+    `practice` + `to` (+ optional `line`, default: the practice's default line, and optional
+    `patient`, whose channel it goes to; without one, the number's unverified channel).
+    The practice, line and patient must already be ones the caller may use: tenancy is the
+    caller's selector's job.
+
+    Refuses, with an `ApplicationError` and nothing written: a number that is not a valid US
+    number (`invalid_phone`), an empty or too long body (`empty_body`, `body_too_long`), a
+    line of another practice (`unknown_line`) or an inactive one (`line_inactive`), a practice
+    without a default line (`no_default_line`), a patient of another enterprise
+    (`unknown_patient`), `secure` without a verified patient
+    (`secure_requires_verified_patient`), and a number opted out of the line
+    (`recipient_opted_out`).
+
+    Smart phrases are filled in and links shortened (per the enterprise's rule) before the body
+    is stored; `segments` counts what the carrier will get.
+    """
+    if channel is not None:
+        if practice is not None or to is not None or line is not None or patient is not None:
+            raise TypeError("Name the recipient by channel, or by practice and to, not both.")
+        practice, line, patient = channel.practice, channel.line, channel.patient
+        phone = _phone(channel.phone, field="to")
+    elif practice is None or to is None:
+        raise TypeError("message_send needs a channel, or a practice and a `to` number.")
+    else:
+        phone = _phone(to, field="to")
+    if sender_kind not in Message.SenderKind.values or sender_kind == Message.SenderKind.PATIENT:
+        raise ValueError(f"Not an outbound sender kind: {sender_kind!r}")
+    _body_check(body)
+    line = _sending_line(practice, line)
+    if patient is not None and patient.enterprise_id != practice.enterprise_id:
+        raise NotFound("No such patient.", code="unknown_patient", field="patient")
+    if secure and (patient is None or not patient.is_verified):
+        raise Refused(
+            "Secure messages can only go to a patient the EMR has verified.",
+            code="secure_requires_verified_patient",
+            field="secure",
+        )
+    if OptOut.objects.filter(line=line, phone=phone).exists():
+        raise Refused(
+            "This number has opted out of texts from this line.",
+            code="recipient_opted_out",
+            field="to",
+        )
+
+    text = phrases_render(
+        text=body, practice=practice, line=line, patient=patient, staff=sender_user
+    )
+    links: list[ShortLink] = []
+    if "://" in text:
+        text, links = links_shorten(text=text, enterprise=practice.enterprise)
+    _body_check(text)
+
+    now = timezone.now()
+    message = Message(
+        practice=practice,
+        line=line,
+        patient=patient,
+        direction=Message.Direction.OUTBOUND,
+        from_number=line.phone_number.as_e164,
+        to_number=phone,
+        body=text,
+        is_secure=secure,
+        status=MessageStatus.RECEIVED,
+        status_changed_at=now,
+        sender_kind=sender_kind,
+        sender_user=sender_user,
+        sender_api_client=sender_api_client,
+        sender_workflow=sender_workflow,
+        callback_url=callback_url,
+        metadata=metadata or {},
+        outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS),
+    )
+    count = segments_count(message_sms_text(message))
+    message.segments, message.encoding = count.segments, count.encoding
+    with transaction.atomic():
+        if channel is None:
+            channel = channel_get_or_create(
+                practice=practice, line=line, phone=phone, patient=patient
+            )
+        message.channel = channel
+        message.save(force_insert=True)
+        MessageStatusChange.objects.create(message=message, status=MessageStatus.RECEIVED, at=now)
+        if links:
+            for link in links:
+                link.message = message
+            ShortLink.objects.bulk_create(links)
+        channel_record_outbound(channel=channel, at=now)
+        transaction.on_commit(functools.partial(dispatch_enqueue, message.id))
+    return message
+
+
+def message_sms_text(message: Message) -> str:
+    """What the carrier gets: the body, or for a secure message only a notice with a link (the
+    body is read on the portal)."""
+    if not message.is_secure:
+        return message.body
+    url = f"{settings.PUBLIC_BASE_URL}/secure/{message.id}/"
+    return SECURE_NOTICE.format(practice=message.practice.name, url=url)
+
+
+def _phone(raw: str | PhoneNumber, *, field: str) -> str:
+    try:
+        return normalize_us_phone(raw)
+    except ValidationError as exc:
+        raise invalid_input_from(exc, field=field) from exc
+
+
+def _body_check(body: object) -> None:
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("Write the text to send.", code="empty_body", field="body")
+    if len(body) > MAX_BODY_LENGTH:
+        raise InvalidInput(
+            f"A text can be at most {MAX_BODY_LENGTH} characters (this one has {len(body)}).",
+            code="body_too_long",
+            field="body",
+        )
+
+
+def _sending_line(practice: Practice, line: Line | None) -> Line:
+    if line is None:
+        default = Line.objects.filter(practice=practice, is_default=True).first()
+        if default is None:
+            raise Refused(
+                "This practice has no default line to send from; name a line.",
+                code="no_default_line",
+                field="line_id",
+            )
+        line = default
+    elif line.practice_id != practice.pk:
+        raise NotFound("No such line in this practice.", code="unknown_line", field="line_id")
+    if not line.is_active:
+        raise Refused("This line is switched off.", code="line_inactive", field="line_id")
+    return line
+
+
+def _seconds(value: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=value)
+
+
+# --- Dispatching (the worker's side) ----------------------------------------------------------
+
+
+class DispatchState(enum.StrEnum):
+    SENT = "sent"  # the provider took it (now, or in an earlier attempt a worker died in)
+    FAILED = "failed"  # the provider refused it for good
+    DONE = "done"  # nothing to do: already sent, or another worker holds it
+    DEFERRED = "deferred"  # try again in `retry_in` seconds
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    state: DispatchState
+    retry_in: float | None = None
+
+
+class _Claim(enum.Enum):
+    CLAIMED = "claimed"
+    BUSY = "busy"  # another worker's claim is live
+    BLOCKED = "blocked"  # an earlier message to the same patient is not out yet
+    GONE = "gone"  # no longer an unsent outbound message
+
+
+def message_dispatch(*, message_id: uuid.UUID, max_inline_wait: float | None) -> DispatchOutcome:
+    """Hand one stored outbound message to the SMS gateway, at most once.
+
+    1. Claim it with a conditional UPDATE (only one worker can), and only once every earlier
+       message to the same patient is out, so a patient's texts keep their order.
+    2. If an earlier attempt may have reached the provider (its worker died, or the provider
+       timed out), ask the provider first instead of sending again.
+    3. Wait for the line's next pacing slot, shared by all workers through Redis; rather than
+       wait longer than `max_inline_wait` seconds (None: no limit), give the claim back and ask
+       to be re-run later.
+    4. Send, and record `sent` with the provider's id, or `failed` with the error code. Errors
+       that may pass are retried with exponential backoff, up to `SMS_SEND_MAX_ATTEMPTS`.
+    """
+    message = (
+        Message.objects.select_related("line", "practice")
+        .filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+        .first()
+    )
+    if message is None or message.status != MessageStatus.RECEIVED:
+        return DispatchOutcome(DispatchState.DONE)
+    claim = _message_claim(message)
+    if claim is _Claim.BLOCKED:
+        retry_in = max(ORDER_RETRY_SECONDS, float(1 / message.line.send_rate))
+        _outbox_postpone(message, retry_in)
+        return DispatchOutcome(DispatchState.DEFERRED, retry_in)
+    if claim is not _Claim.CLAIMED:
+        return DispatchOutcome(DispatchState.DONE)
+
+    gateway = gateway_get()
+    text = message_sms_text(message)
+    try:
+        if message.send_attempts > 1:
+            provider_id = gateway.find_sent(message=message, text=text)
+            if provider_id:
+                logger.info("Message %s had reached the provider already", message.pk)
+                _message_record_sent(message, provider_id)
+                return DispatchOutcome(DispatchState.SENT)
+        slot = line_slot_reserve(
+            line_id=message.line_id, rate=message.line.send_rate, max_wait=max_inline_wait
+        )
+        if not slot.granted:
+            _claim_release(message, retry_in=slot.wait, attempt_used=False)
+            return DispatchOutcome(DispatchState.DEFERRED, slot.wait)
+        if slot.wait > 0:
+            time.sleep(slot.wait)
+        result = gateway.send(message=message, text=text)
+    except GatewayError as exc:
+        if exc.retryable and message.send_attempts < settings.SMS_SEND_MAX_ATTEMPTS:
+            retry_in = settings.SMS_SEND_RETRY_BASE_SECONDS * 2 ** (message.send_attempts - 1)
+            logger.warning(
+                "Message %s: provider error %s (%s), attempt %d; retrying in %.0fs",
+                message.pk,
+                exc.provider_code or "-",
+                exc.detail,
+                message.send_attempts,
+                retry_in,
+            )
+            _claim_release(message, retry_in=retry_in, attempt_used=True)
+            return DispatchOutcome(DispatchState.DEFERRED, retry_in)
+        logger.warning(
+            "Message %s failed: %s (%s)", message.pk, exc.error_code, exc.provider_code or "-"
+        )
+        message_status_apply(
+            message_id=message.pk, status=MessageStatus.FAILED, error_code=exc.error_code
+        )
+        return DispatchOutcome(DispatchState.FAILED)
+    _message_record_sent(message, result.provider_message_id)
+    return DispatchOutcome(DispatchState.SENT)
+
+
+def _message_claim(message: Message) -> _Claim:
+    now = timezone.now()
+    lease = _seconds(settings.SMS_CLAIM_LEASE_SECONDS)
+    earlier_unsent = Message.objects.filter(
+        Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, pk__lt=message.pk),
+        channel_id=message.channel_id,
+        direction=Message.Direction.OUTBOUND,
+        status=MessageStatus.RECEIVED,
+        outbox_due_at__isnull=False,  # rows that never entered the outbox block nobody
+    )
+    claimable = Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).filter(
+        ~Exists(earlier_unsent)
+    )
+    claim = {
+        "claimed_at": now,
+        "outbox_due_at": now + lease,
+        "send_attempts": F("send_attempts") + 1,
+    }
+    # A fresh claim, or one taken over from a worker whose lease ran out (it died).
+    if claimable.filter(claimed_at__isnull=True).update(**claim) or claimable.filter(
+        claimed_at__lt=now - lease
+    ).update(**claim):
+        message.claimed_at = now
+        message.send_attempts += 1
+        return _Claim.CLAIMED
+    state = Message.objects.filter(pk=message.pk).values("status", "claimed_at").first()
+    if state is None or state["status"] != MessageStatus.RECEIVED:
+        return _Claim.GONE
+    if state["claimed_at"] is not None and state["claimed_at"] >= now - lease:
+        return _Claim.BUSY
+    return _Claim.BLOCKED
+
+
+def _claim_release(message: Message, *, retry_in: float, attempt_used: bool) -> None:
+    """Give a claim back; the message is due again (for the sweeper) after `retry_in`."""
+    release: dict[str, Any] = {
+        "claimed_at": None,
+        "outbox_due_at": timezone.now() + _seconds(retry_in + settings.SMS_OUTBOX_GRACE_SECONDS),
+    }
+    if not attempt_used:
+        release["send_attempts"] = F("send_attempts") - 1
+    Message.objects.filter(
+        pk=message.pk, status=MessageStatus.RECEIVED, claimed_at=message.claimed_at
+    ).update(**release)
+
+
+def _outbox_postpone(message: Message, retry_in: float) -> None:
+    due = timezone.now() + _seconds(retry_in + settings.SMS_OUTBOX_GRACE_SECONDS)
+    Message.objects.filter(
+        pk=message.pk, status=MessageStatus.RECEIVED, outbox_due_at__lt=due
+    ).update(outbox_due_at=due)
+
+
+def _message_record_sent(message: Message, provider_message_id: str) -> None:
+    message_status_apply(
+        message_id=message.pk,
+        status=MessageStatus.SENT,
+        provider_message_id=provider_message_id,
+    )
+
+
+# --- Statuses ---------------------------------------------------------------------------------
+
+# From which statuses each status may be reached, most likely first.
+_REACHABLE_FROM: dict[str, tuple[str, ...]] = {
+    MessageStatus.SENT: (MessageStatus.RECEIVED,),
+    MessageStatus.DELIVERED: (MessageStatus.SENT, MessageStatus.RECEIVED),
+    MessageStatus.UNDELIVERED: (MessageStatus.SENT, MessageStatus.RECEIVED),
+    MessageStatus.FAILED: (MessageStatus.SENT, MessageStatus.RECEIVED),
+}
+# Only the carrier can say these, so the provider must have had the message.
+_IMPLIES_SENT = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED})
+
+
+def message_status_apply(
+    *,
+    message_id: uuid.UUID,
+    status: str,
+    error_code: str = "",
+    provider_message_id: str | None = None,
+    at: datetime.datetime | None = None,
+) -> bool:
+    """Move an outbound message's status forward; True when it moved.
+
+    A status that is not ahead of the current one (a late `sent` after `delivered`, a duplicate
+    callback) changes nothing. Each step gets a history row and is published once
+    (`messaging.events`), in the same transaction. A provider id is stored when the message has
+    none yet, even when the status does not move (the provider's callback may beat the record
+    of its own answer).
+    """
+    if status not in _REACHABLE_FROM:
+        raise ValueError(f"Not a status a message can move to: {status!r}")
+    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+        error_code = ""
+    elif not error_code:
+        error_code = ErrorCode.PROVIDER_ERROR
+    at = at or timezone.now()
+    fields: dict[str, Any] = {"status": status, "error_code": error_code, "status_changed_at": at}
+    if provider_message_id:
+        fields["provider_message_id"] = Coalesce(
+            F("provider_message_id"), Value(provider_message_id)
+        )
+    outbound = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+    with transaction.atomic():
+        # Lock the row first: two callbacks racing (or a callback and the worker's own record of
+        # `sent`) are then applied one after the other, each seeing the other's result. The
+        # UPDATE stays conditional for databases without row locks (SQLite).
+        previous = None
+        for _ in range(3):
+            current = outbound.select_for_update().values_list("status", flat=True).first()
+            if current not in _REACHABLE_FROM[status]:
+                break
+            if outbound.filter(status=current).update(**fields):
+                previous = current
+                break
+        if previous is None:
+            if provider_message_id:
+                outbound.filter(provider_message_id__isnull=True).update(
+                    provider_message_id=provider_message_id
+                )
+            return False
+        steps = [(status, error_code)]
+        if previous == MessageStatus.RECEIVED and status in _IMPLIES_SENT:
+            steps.insert(0, (MessageStatus.SENT, ""))
+        changes = MessageStatusChange.objects.bulk_create(
+            MessageStatusChange(message_id=message_id, status=step, error_code=code, at=at)
+            for step, code in steps
+        )
+        for change in changes:
+            message_status_changed_publish(
+                MessageStatusChanged(
+                    message_id=message_id,
+                    change_id=change.pk,
+                    status=change.status,
+                    error_code=change.error_code,
+                    at=at,
+                )
+            )
+    return True
+
+
+def message_status_report(
+    *,
+    provider_message_id: str,
+    status: str | None,
+    error_code: str = "",
+    message_id: str | None = None,
+) -> bool:
+    """A provider's status callback (Twilio's, the simulator's): the message is found by our
+    id when the provider echoes it, else by the provider's id. Unknown messages and provider
+    statuses that do not move ours are ignored (False)."""
+    if status is None:
+        return False
+    target: uuid.UUID | None = None
+    if message_id:
+        try:
+            target = uuid.UUID(message_id)
+        except ValueError:
+            target = None
+    if target is None and provider_message_id:
+        target = (
+            Message.objects.filter(
+                direction=Message.Direction.OUTBOUND, provider_message_id=provider_message_id
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if target is None:
+        logger.info(
+            "Status %s for unknown provider message %s ignored", status, provider_message_id
+        )
+        return False
+    return message_status_apply(
+        message_id=target,
+        status=status,
+        error_code=error_code,
+        provider_message_id=provider_message_id or None,
+    )
+
+
+# --- Inbound ------------------------------------------------------------------------------------
+
+
+def message_receive_inbound(
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    provider_message_id: str,
+    received_at: datetime.datetime | None = None,
+) -> Message:
+    """A patient's text, from any provider: the one inbound path.
+
+    The line is found by `to`, the conversation by `from_` on that line (one is created, as an
+    unverified channel, for a number that never talked to the line). The text (re)opens the
+    conversation and marks it as needing action. A provider message id that was already
+    received returns the first message and changes nothing, so provider retries are harmless.
+    """
+    if not provider_message_id:
+        raise InvalidInput(
+            "The provider's message id is missing.", code="missing_provider_id", field="id"
+        )
+    line_number = _phone(to, field="to")
+    sender = _phone(from_, field="from")
+    if not isinstance(body, str):
+        raise InvalidInput("The text must be a string.", code="invalid_body", field="body")
+    existing = _inbound_by_provider_id(provider_message_id)
+    if existing is not None:
+        return existing
+    line = Line.objects.filter(phone_number=line_number).first()
+    if line is None:
+        raise NotFound("No line has this number.", code="unknown_line", field="to")
+    at = received_at or timezone.now()
+    count = segments_count(body)
+    try:
+        with transaction.atomic():
+            channel = channel_find_for_inbound(line=line, phone=sender)
+            if channel is None:
+                channel = channel_get_or_create(
+                    practice=line.practice, line=line, phone=sender, patient=None
+                )
+            message = Message.objects.create(
+                channel=channel,
+                practice_id=line.practice_id,
+                line=line,
+                patient_id=channel.patient_id,
+                direction=Message.Direction.INBOUND,
+                from_number=sender,
+                to_number=line_number,
+                body=body,
+                segments=count.segments,
+                encoding=count.encoding,
+                status=MessageStatus.RECEIVED,
+                status_changed_at=at,
+                sender_kind=Message.SenderKind.PATIENT,
+                provider_message_id=provider_message_id,
+            )
+            channel_record_inbound(channel=channel, at=at)
+    except IntegrityError:
+        # The same text delivered twice at once: the other request stored it.
+        existing = _inbound_by_provider_id(provider_message_id)
+        if existing is None:
+            raise
+        return existing
+    return message
+
+
+def _inbound_by_provider_id(provider_message_id: str) -> Message | None:
+    return Message.objects.filter(
+        direction=Message.Direction.INBOUND, provider_message_id=provider_message_id
+    ).first()
+
+
+# --- Outbox sweeper -----------------------------------------------------------------------------
+
+
+def outbox_sweep(*, batch_size: int = 500, max_batches: int = 20) -> int:
+    """Re-enqueue outbound messages that are due and still unsent; returns how many.
+
+    A message is due when no task has claimed it for `SMS_OUTBOX_GRACE_SECONDS` past the time
+    it was meant to be sent (its publish failed, or its task was lost with a worker), or when
+    the lease of the worker that claimed it ran out (it died). Enqueuing twice is harmless: only
+    one task can claim a message.
+    """
+    swept = 0
+    for _ in range(max_batches):
+        now = timezone.now()
+        due = list(
+            Message.objects.filter(
+                direction=Message.Direction.OUTBOUND,
+                status=MessageStatus.RECEIVED,
+                outbox_due_at__lt=now,
+            )
+            .order_by("outbox_due_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            break
+        Message.objects.filter(pk__in=due, status=MessageStatus.RECEIVED).update(
+            outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS)
+        )
+        published = 0
+        for message_id in due:
+            if not dispatch_enqueue(message_id):
+                break
+            published += 1
+        swept += published
+        logger.info("Outbox sweep re-enqueued %d message(s)", published)
+        if published < len(due) or len(due) < batch_size:
+            break
+    return swept
+
+
+# --- Short links --------------------------------------------------------------------------------
+
+
+def short_link_follow(*, code: str) -> str:
+    """Count a click on a short link and return where it goes."""
+    row = ShortLink.objects.filter(code=code).values_list("pk", "target_url").first()
+    if row is None:
+        raise NotFound("No such link.", code="unknown_link")
+    ShortLink.objects.filter(pk=row[0]).update(
+        clicks=F("clicks") + 1, last_clicked_at=timezone.now()
+    )
+    return row[1]

@@ -1,0 +1,204 @@
+"""The simulated carrier behind the `simulator` SMS backend.
+
+It stands where a real provider stands: it takes texts from the platform (recording each hand-
+over), later reports their fate through the platform's status-callback path, and lets a person
+or a test text a line as a patient, which enters the platform's one inbound path. How it treats
+a number is set per number: mobile (delivered), landline (fails with `landline`) or unreachable
+(undelivered with `unreachable`).
+
+It is part of the platform only while `SMS_BACKEND` is `simulator`; its pages and API are 404
+otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from artera.errors import InvalidInput, invalid_input_from
+from artera.phones import normalize_us_phone
+
+from .models import ErrorCode, Message, MessageStatus, SimulatorNumber, SimulatorText
+
+# The fate of a text to each kind of number: our status and error code.
+OUTCOMES: dict[str, tuple[str, str]] = {
+    SimulatorNumber.Kind.MOBILE: (MessageStatus.DELIVERED, ""),
+    SimulatorNumber.Kind.LANDLINE: (MessageStatus.FAILED, ErrorCode.LANDLINE),
+    SimulatorNumber.Kind.UNREACHABLE: (MessageStatus.UNDELIVERED, ErrorCode.UNREACHABLE),
+}
+
+
+def simulator_is_on() -> bool:
+    return bool(settings.SMS_BACKEND == "simulator")
+
+
+def _phone(raw: object, field: str) -> str:
+    if not isinstance(raw, str):
+        raise InvalidInput(f"{field} must be a phone number.", code="invalid_phone", field=field)
+    try:
+        return normalize_us_phone(raw)
+    except ValidationError as exc:
+        raise invalid_input_from(exc, field=field) from exc
+
+
+def simulator_number_normalize(number: object) -> str:
+    """The E.164 form of a US number typed into the simulator, or InvalidInput."""
+    return _phone(number, "number")
+
+
+def simulator_number_set(*, number: object, kind: object) -> SimulatorNumber:
+    """From now on, treat `number` as a mobile phone, a landline, or unreachable."""
+    if not isinstance(kind, str) or kind not in SimulatorNumber.Kind.values:
+        raise InvalidInput(
+            f"type must be one of {', '.join(SimulatorNumber.Kind.values)}.",
+            code="invalid_number_type",
+            field="type",
+        )
+    row, _ = SimulatorNumber.objects.update_or_create(
+        number=_phone(number, "number"), defaults={"kind": kind}
+    )
+    return row
+
+
+def simulator_number_kind(number: str) -> str:
+    kind = SimulatorNumber.objects.filter(number=number).values_list("kind", flat=True).first()
+    return kind or SimulatorNumber.Kind.MOBILE
+
+
+def simulator_accept(
+    *, from_number: str, to_number: str, body: str, reference: str
+) -> SimulatorText:
+    """The carrier takes a text from the platform. Every hand-over is its own row (a text sent
+    twice is carried twice); the delivery report follows after the row is committed."""
+    with transaction.atomic():
+        text = SimulatorText.objects.create(
+            direction=SimulatorText.Direction.TO_PATIENT,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            client_reference=reference,
+        )
+        transaction.on_commit(functools.partial(_report_later, text.id))
+    return text
+
+
+def _report_later(text_id: uuid.UUID) -> None:
+    from .outbox import task_publish
+    from .tasks import simulator_report
+
+    task_publish(simulator_report, str(text_id), countdown=settings.SMS_SIMULATOR_REPORT_DELAY)
+
+
+def simulator_report(*, text_id: uuid.UUID) -> bool:
+    """Report a carried text's fate to the platform, through the status-callback path a real
+    provider uses. The carrier's record and the platform's status change commit together, so a
+    report is made exactly once however often this runs."""
+    from .services import message_status_report
+
+    text = SimulatorText.objects.filter(
+        pk=text_id, direction=SimulatorText.Direction.TO_PATIENT
+    ).first()
+    if text is None:
+        return False
+    status, error_code = OUTCOMES[simulator_number_kind(text.to_number)]
+    with transaction.atomic():
+        reported = SimulatorText.objects.filter(
+            pk=text.pk, status=SimulatorText.Status.SENT
+        ).update(status=status, error_code=error_code, reported_at=timezone.now())
+        if not reported:
+            return False
+        return message_status_report(
+            provider_message_id=text.provider_message_id,
+            message_id=text.client_reference or None,
+            status=status,
+            error_code=error_code,
+        )
+
+
+def simulator_report_overdue(*, limit: int = 500) -> int:
+    """Like a real carrier retrying its callbacks: report the texts whose report never went out
+    (the worker holding the report task died). Returns how many were reported."""
+    cutoff = timezone.now() - datetime.timedelta(
+        seconds=settings.SMS_SIMULATOR_REPORT_DELAY + settings.SMS_OUTBOX_GRACE_SECONDS
+    )
+    overdue = list(
+        SimulatorText.objects.filter(
+            direction=SimulatorText.Direction.TO_PATIENT,
+            status=SimulatorText.Status.SENT,
+            created_at__lt=cutoff,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for text_id in overdue:
+        simulator_report(text_id=text_id)
+    return len(overdue)
+
+
+def simulator_patient_texts(*, from_number: str, to_number: str, body: str) -> Message:
+    """A patient texts a line: the carrier records it and hands it to the platform's inbound
+    path. Refused input (an unknown line, a bad number) leaves no trace on either side."""
+    from .services import message_receive_inbound
+
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("Write something to send.", code="empty_body", field="body")
+    sender = _phone(from_number, "from")
+    line_number = _phone(to_number, "to")
+    with transaction.atomic():
+        text = SimulatorText.objects.create(
+            direction=SimulatorText.Direction.FROM_PATIENT,
+            from_number=sender,
+            to_number=line_number,
+            body=body,
+            status=SimulatorText.Status.DELIVERED,
+        )
+        return message_receive_inbound(
+            to=line_number,
+            from_=sender,
+            body=body,
+            provider_message_id=text.provider_message_id,
+        )
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    to: str | None = None
+    from_: str | None = None
+    either: str | None = None  # texts to or from this number: a phone's whole history
+
+
+def simulator_texts(filters: TextFilter) -> QuerySet[SimulatorText]:
+    """Texts the carrier carried, oldest first."""
+    if not (filters.to or filters.from_ or filters.either):
+        raise InvalidInput(
+            "Give a number: ?to=+1… and/or ?from=+1…", code="number_required", field="to"
+        )
+    texts = SimulatorText.objects.all()
+    if filters.to:
+        texts = texts.filter(to_number=_phone(filters.to, "to"))
+    if filters.from_:
+        texts = texts.filter(from_number=_phone(filters.from_, "from"))
+    if filters.either:
+        number = _phone(filters.either, "number")
+        texts = texts.filter(Q(to_number=number) | Q(from_number=number))
+    return texts.order_by("created_at", "id")
+
+
+def simulator_text_as_json(text: SimulatorText) -> dict[str, str]:
+    created: datetime.datetime = text.created_at
+    return {
+        "id": str(text.id),
+        "from": text.from_number,
+        "to": text.to_number,
+        "body": text.body,
+        "status": text.status,
+        "created_at": created.isoformat(),
+    }

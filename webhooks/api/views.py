@@ -1,0 +1,215 @@
+"""The integrator API's endpoints: parse, call a service (or selector), render.
+
+MAPI (`/api/v1/messages`, OAuth bearer tokens) and the legacy SMAPI
+(`/api/smapi/v1/messages`, `X-API-Key`). Errors are rendered by `artera.api.exception_handler`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artera.api import JsonOnlyNegotiation
+from messaging.selectors import message_get_for_api_client
+from webhooks.models import SmapiKey
+
+from . import schema
+from .authentication import (
+    ApiClientAuthentication,
+    HasScope,
+    HasSmapiKey,
+    SmapiKeyAuthentication,
+    api_client_of,
+)
+from .idempotency import (
+    StoredResponse,
+    idempotency_key_parse,
+    idempotent_call,
+    request_fingerprint,
+)
+from .parsers import ApiJSONParser
+from .serializers import (
+    MessageCreateSerializer,
+    MessageDetailSerializer,
+    MessageSerializer,
+    SmapiMessageCreateSerializer,
+    SmapiMessageSerializer,
+)
+from .services import PatientIdentity, api_message_send, smapi_message_send
+from .throttling import ApiClientRateThrottle
+
+
+class ApiView(APIView):
+    """Common to every integrator endpoint: JSON in and out, the per-client rate limit."""
+
+    parser_classes = [ApiJSONParser]
+    throttle_classes = [ApiClientRateThrottle]
+    content_negotiation_class = JsonOnlyNegotiation
+
+
+class MapiView(ApiView):
+    authentication_classes = [ApiClientAuthentication]
+    permission_classes = [HasScope]
+
+
+_SEND_EXAMPLES = [
+    OpenApiExample(
+        "To a phone number",
+        value={
+            "to": "(818) 555-1234",
+            "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
+            "practice_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Secure, to a verified patient by MRN and EMR location",
+        value={
+            "to": "+18185551234",
+            "body": "Your lab results are ready.",
+            "location_id": "DEP10101",
+            "patient": {
+                "mrn": "E1234567",
+                "first_name": "Maria",
+                "last_name": "Lopez",
+                "date_of_birth": "1984-03-09",
+            },
+            "secure": True,
+            "callback_url": "https://emr.example.org/artera/status",
+            "metadata": {"appointment_id": "A-98765"},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Accepted",
+        value={
+            "id": "0b9f3c3e-7b1f-4c55-9d0e-8f7f3a4b2c11",
+            "status": "received",
+            "error_code": None,
+            "to": "+18185551234",
+            "from": "+12135550100",
+            "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
+            "segments": 1,
+            "secure": False,
+            "practice_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "line_id": "6a1f7c2e-3d4b-4e5f-8a9b-0c1d2e3f4a5b",
+            "channel": {"id": "9c8b7a6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "verified": False},
+            "patient_id": None,
+            "metadata": {},
+            "created_at": "2026-11-21T14:02:03.123456Z",
+        },
+        response_only=True,
+        status_codes=["202"],
+    ),
+]
+
+
+class MessageCreateView(MapiView):
+    required_scopes = ["messages:send"]
+
+    @extend_schema(
+        operation_id="messages_send",
+        summary="Send a text",
+        description="Stores the message as `received` and sends it nearly at once; its status "
+        "then moves to `sent` and `delivered`, `undelivered` or `failed`, reported by "
+        "`message.status` webhooks and `GET /api/v1/messages/{id}`. Requires the "
+        "`messages:send` scope.",
+        request=MessageCreateSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            202: MessageSerializer,
+            **schema.error_responses(400, 401, 403, 413, 415, 422, 429),
+        },
+        examples=_SEND_EXAMPLES,
+        tags=["MAPI"],
+    )
+    def post(self, request: Request) -> Response:
+        api_client = api_client_of(request)
+        key = idempotency_key_parse(request.headers.get("Idempotency-Key"))
+        data = request.data  # parsed here: a bad body is refused before anything is written
+        fingerprint = request_fingerprint(
+            method=request.method or "POST", path=request.path, data=data
+        )
+
+        def send() -> StoredResponse:
+            serializer = MessageCreateSerializer(data=data)
+            serializer.is_valid(raise_exception=True)
+            message = api_message_send(api_client=api_client, **_send_arguments(serializer))
+            return StoredResponse(status=202, body=MessageSerializer(message).data)
+
+        response = idempotent_call(
+            api_client=api_client, key=key, fingerprint=fingerprint, call=send
+        )
+        headers = {"Idempotent-Replayed": "true"} if response.replayed else None
+        return Response(response.body, status=response.status, headers=headers)
+
+
+def _send_arguments(serializer: MessageCreateSerializer) -> dict[str, Any]:
+    data = serializer.validated_data
+    patient = data.get("patient")
+    return {
+        "to": data["to"],
+        "body": data["body"],
+        "practice_id": data.get("practice_id"),
+        "location_id": data.get("location_id"),
+        "line_id": data.get("line_id"),
+        "patient": PatientIdentity(**patient) if patient else None,
+        "secure": bool(data.get("secure")),
+        "callback_url": data.get("callback_url") or "",
+        "metadata": data.get("metadata") or {},
+    }
+
+
+class MessageDetailView(MapiView):
+    required_scopes = ["messages:read"]
+
+    @extend_schema(
+        operation_id="messages_retrieve",
+        summary="Read a message and its delivery status",
+        description="Any message of your enterprise; others' ids are 404. Requires the "
+        "`messages:read` scope.",
+        responses={200: MessageDetailSerializer, **schema.error_responses(401, 403, 404, 429)},
+        tags=["MAPI"],
+    )
+    def get(self, request: Request, message_id: str) -> Response:
+        message = message_get_for_api_client(
+            api_client=api_client_of(request), message_id=message_id
+        )
+        return Response(MessageDetailSerializer(message).data)
+
+
+class SmapiMessageCreateView(ApiView):
+    authentication_classes = [SmapiKeyAuthentication]
+    permission_classes = [HasSmapiKey]
+
+    @extend_schema(
+        operation_id="smapi_messages_send",
+        summary="Send a text (legacy SMAPI)",
+        description="The legacy API: a plain text from the practice's default line. No "
+        "webhooks, no idempotency; new integrations use MAPI.",
+        request=SmapiMessageCreateSerializer,
+        responses={
+            202: SmapiMessageSerializer,
+            **schema.error_responses(400, 401, 413, 415, 422, 429, api="smapi"),
+        },
+        tags=["SMAPI (legacy)"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SmapiMessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        smapi_key = cast(SmapiKey, request.auth)  # HasSmapiKey let only that through
+        message = smapi_message_send(smapi_key=smapi_key, **serializer.validated_data)
+        return Response(SmapiMessageSerializer(message).data, status=202)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI at /api/docs/, every asset served from this server (drf-spectacular-sidecar),
+    its setup script loaded from a URL rather than inline so the site's CSP holds."""
+
+    template_name = "api/docs.html"
+    title = "Artera messaging API"
