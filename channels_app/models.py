@@ -115,6 +115,16 @@ class PatientChannel(PublicModel):
     phone = PhoneNumberField(
         validators=[validate_us_phone], help_text="The number this conversation texts."
     )
+    known_patient = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="On an unverified channel: the enterprise's patient this number belongs to, "
+        "shown by name when the enterprise allows enterprise-wide patient access. It does not "
+        "verify the channel.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     needs_action = models.BooleanField(default=False)
     assignee = models.ForeignKey(
@@ -163,8 +173,10 @@ class PatientChannel(PublicModel):
 
     @property
     def display_name(self) -> str:
-        if self.patient_id and self.patient and self.patient.full_name:
+        if self.patient is not None and self.patient.full_name:
             return self.patient.full_name
+        if self.known_patient is not None and self.known_patient.full_name:
+            return self.known_patient.full_name
         return format_us_phone(self.phone)
 
     def clean(self) -> None:

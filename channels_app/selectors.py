@@ -48,7 +48,7 @@ def channel_list_for_user(
         channels = channels.filter(Q(practice_id=_uuid_or_none(filters.practice_id)))
     last_message = Message.objects.filter(channel=OuterRef("pk")).order_by("-created_at")
     return (
-        channels.select_related("patient", "line", "practice", "assignee")
+        channels.select_related("patient", "known_patient", "line", "practice", "assignee")
         .annotate(
             last_message_body=Subquery(last_message.values("body")[:1]),
             last_message_direction=Subquery(last_message.values("direction")[:1]),

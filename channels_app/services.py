@@ -34,10 +34,11 @@ def channel_get_or_create(
     )
     channel = lookup.first()
     if channel is None:
+        known = None if patient else patient_known_for_phone(practice=practice, phone=phone)
         try:
             with transaction.atomic():
                 channel = PatientChannel.objects.create(
-                    practice=practice, line=line, patient=patient, phone=phone
+                    practice=practice, line=line, patient=patient, phone=phone, known_patient=known
                 )
         except IntegrityError:
             channel = lookup.get()
@@ -45,6 +46,20 @@ def channel_get_or_create(
         channel.phone = phone
         channel.save(update_fields=["phone"])
     return channel
+
+
+def patient_known_for_phone(*, practice: Practice, phone: str) -> Patient | None:
+    """The one patient of the practice's enterprise with this number, when the enterprise lets
+    practices see patients across the enterprise; None when it does not, when nobody has the
+    number, or when several patients share it (naming one of them would be a guess)."""
+    if not practice.enterprise.allow_enterprise_patient_access:
+        return None
+    owners = list(
+        Patient.objects.filter(
+            enterprise_id=practice.enterprise_id, phones__number=phone
+        ).distinct()[:2]
+    )
+    return owners[0] if len(owners) == 1 else None
 
 
 def channel_find_for_inbound(*, line: Line, phone: str) -> PatientChannel | None:

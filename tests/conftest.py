@@ -4,12 +4,14 @@ permission test needs (staff of A, manager of A, staff of B)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from artera.celery import app as celery_app
 from practices.models import Membership, Practice
 
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
@@ -43,6 +45,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's browser is Debian's Chromium: Playwright cannot download its own."""
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process() -> Iterator[None]:
+    """Tasks run eagerly in every test, even when REDIS_URL names a broker (as in CI).
+
+    Tests about the worker itself (tests/messaging) start real Celery workers and switch this
+    off explicitly; nothing else may leave work queued in a broker.
+    """
+    was_eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = was_eager
 
 
 @pytest.fixture(autouse=True)
