@@ -395,3 +395,32 @@ CELERY_BEAT_SCHEDULE["messaging-simulator-sweep"] = {
 # Twilio's client logs request query strings (phone numbers) at INFO; our gateway logs each
 # exchange itself, redacted.
 LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- Outbound webhooks ----------------------------------------------------------------------
+# message.status and patient.response events to API clients (webhooks/delivery.py). Delays, in
+# seconds, before each attempt: the first goes at once, the last ~27 hours after the event.
+# Each delay gets +/- WEBHOOK_RETRY_JITTER of itself, so failing receivers are not hit in waves.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000")
+]
+WEBHOOK_RETRY_JITTER = float(env_str("WEBHOOK_RETRY_JITTER", "0.1"))
+# A 429/503 answer's Retry-After is honoured up to this long.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = float(env_str("WEBHOOK_RETRY_AFTER_MAX_SECONDS", "36000"))
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
+# An endpoint whose every attempt has failed for this long is disabled.
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = float(env_str("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", "5"))
+# How much of a receiver's answer is kept on the attempt row (never logged).
+WEBHOOK_RESPONSE_EXCERPT_BYTES = env_int("WEBHOOK_RESPONSE_EXCERPT_BYTES", 1024)
+# The schedule lives in the database: every WEBHOOK_SWEEP_SECONDS a beat task enqueues the due
+# deliveries. An enqueued delivery whose task was lost is due again after the grace period.
+WEBHOOK_SWEEP_SECONDS = float(env_str("WEBHOOK_SWEEP_SECONDS", "2"))
+WEBHOOK_ENQUEUE_GRACE_SECONDS = float(env_str("WEBHOOK_ENQUEUE_GRACE_SECONDS", "60"))
+# During a secret rotation the previous secret keeps signing this long.
+WEBHOOK_SECRET_ROTATION_HOURS = env_int("WEBHOOK_SECRET_ROTATION_HOURS", 24)
+WEBHOOK_CELERY_QUEUE = env_str("WEBHOOK_CELERY_QUEUE", "artera-webhooks")
+CELERY_IMPORTS.append("webhooks.tasks")
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
+    "task": "webhooks.tasks.webhook_deliveries_sweep",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+    "options": {"queue": WEBHOOK_CELERY_QUEUE, "expires": WEBHOOK_SWEEP_SECONDS},
+}

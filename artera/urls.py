@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("messaging.urls")),
     # /oauth/token/ and /api/ (MAPI, SMAPI, the OpenAPI schema and docs).
     path("", include("webhooks.urls")),
+    path("", include("webhooks.urls_call_to_text")),  # /webhook/call-to-text/<token>/ (+ alias)
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -63,9 +64,9 @@ def patient_known_for_phone(*, practice: Practice, phone: str) -> Patient | None
 
 
 def channel_find_for_inbound(*, line: Line, phone: str) -> PatientChannel | None:
-    """The conversation an inbound text from `phone` to `line` belongs to: the one with the most
-    recent activity when several patients share the number (the inbound issue's MPSP prompt
-    refines this), or None when the number has never talked to this line."""
+    """The number's most recently active conversation on `line`, or None when the number has
+    never talked to this line. `messaging.routing` calls this only after its own rules (a
+    standing shared-phone choice, the shared-phone prompt) have not decided."""
     return (
         PatientChannel.objects.filter(line=line, phone=phone)
         .select_related("patient")
@@ -136,3 +137,18 @@ def patient_get_or_create_verified(
         patient.is_verified = True
         patient.save(update_fields=["is_verified", "updated_at"])
     return patient
+
+
+def channel_close_automatically(*, channel: PatientChannel) -> None:
+    """An inbound automation closes the conversation: nobody needs to act on it (the patient's
+    next text reopens it)."""
+    channel.status = PatientChannel.Status.CLOSED
+    channel.needs_action = False
+    channel.save(update_fields=["status", "needs_action"])
+
+
+def channel_assign_automatically(*, channel: PatientChannel, user: AbstractBaseUser) -> None:
+    """An inbound automation assigns the conversation (the automation checked that `user` is a
+    member of the practice when it was configured)."""
+    channel.assignee = user  # type: ignore[assignment]
+    channel.save(update_fields=["assignee"])

@@ -13,8 +13,11 @@ from artera.phones import normalize_us_phone
 from practices.admin import NormalizedSearchAdmin, phone_column, text_preview
 
 from .models import (
+    AfterHoursReply,
+    InboundAutomation,
     Message,
     MessageStatusChange,
+    MpspPrompt,
     OptOut,
     ShortLink,
     SimulatorNumber,
@@ -264,3 +267,82 @@ class SimulatorTextAdmin(RecordAdmin):
     @admin.display(description="body")
     def preview(self, obj: SimulatorText) -> str:
         return text_preview(obj.body, 50)
+
+
+# --- Inbound: automations, shared-phone prompts, after-hours replies ----------------------------
+
+
+@admin.register(InboundAutomation)
+class InboundAutomationAdmin(admin.ModelAdmin):
+    """A practice's rules for patients' texts: a condition, and what to do when it holds."""
+
+    list_display = (
+        "name",
+        "practice",
+        "condition",
+        "does",
+        "position",
+        "is_active",
+    )
+    list_filter = ("is_active", "condition", ("practice", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("practice", "assign_to")
+    search_fields = ("name", "practice__name")
+    autocomplete_fields = ("practice", "assign_to")
+    fieldsets = (
+        (None, {"fields": ("practice", "name", "is_active", "position")}),
+        ("When", {"fields": ("condition", "keywords")}),
+        ("Then", {"fields": ("reply", "assign_to", "close_channel")}),
+    )
+
+    @admin.display(description="then")
+    def does(self, obj: InboundAutomation) -> str:
+        done = []
+        if obj.reply.strip():
+            done.append(f"reply “{text_preview(obj.reply, 40)}”")
+        if obj.assign_to_id:
+            done.append(f"assign to {obj.assign_to}")
+        if obj.close_channel:
+            done.append("close")
+        return ", ".join(done) or "—"
+
+
+@admin.register(MpspPrompt)
+class MpspPromptAdmin(RecordAdmin):
+    """Shared-phone prompts: which patient a text from a shared number was routed to, and why."""
+
+    list_display = ("created_at", "phone_display", "line", "status", "answer", "chosen_channel")
+    list_filter = ("status", ("line__practice", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("line", "chosen_channel__patient")
+    search_fields = ("phone",)
+    phone_search_fields = ("phone",)
+    date_hierarchy = "created_at"
+    fields = (
+        "line",
+        "phone",
+        "status",
+        "options",
+        "prompts_sent",
+        "answer",
+        "held_message",
+        "holding_channel",
+        "chosen_channel",
+        "created_at",
+        "resolved_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="phone", ordering="phone")
+    def phone_display(self, obj: MpspPrompt) -> str:
+        return phone_column(obj.phone)
+
+
+@admin.register(AfterHoursReply)
+class AfterHoursReplyAdmin(RecordAdmin):
+    """After-hours auto-responses that went out (a channel gets at most one per 12 hours)."""
+
+    list_display = ("sent_at", "channel", "message")
+    list_select_related = ("channel__patient", "message")
+    id_search_fields = ("channel_id",)
+    date_hierarchy = "sent_at"
+    fields = ("channel", "message", "sent_at")
+    readonly_fields = fields

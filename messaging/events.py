@@ -13,6 +13,8 @@ handler registered here, once per change (an implied `sent` step included). So:
 
 The initial `received` row written by the send path is a starting point, not a change, and is
 not published.
+
+Patients' texts have their own hook, `on_inbound_message` (below).
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ import datetime
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from channels_app.models import PatientChannel
+
+    from .models import Message
 
 
 @dataclass(frozen=True)
@@ -53,3 +61,49 @@ def off_message_status_changed(handler: StatusChangeHandler) -> None:
     """Unregister `handler` (a no-op when it is not registered)."""
     if handler in _handlers:
         _handlers.remove(handler)
+
+
+# --- Inbound texts ------------------------------------------------------------------------------
+#
+# `messaging.services.message_receive_inbound` is the one inbound path. Once a patient's text has
+# landed in its final conversation (after the shared-phone prompt, when there was one), it calls
+# every handler registered with `on_inbound_message` inside the inbound transaction, once per
+# text. The same rules as for status changes hold: the committed Message row is the durable
+# event, a handler that delivers it elsewhere (the `patient.response` webhook) stores its own
+# outbox row here and enqueues with `transaction.on_commit`, and an exception in a handler rolls
+# the inbound text back with it (the provider then retries it).
+#
+# Published: each text that joins a conversation. A text held for the shared-phone prompt is
+# published when the patient's answer (or the fallback) routes it, with the channel it was routed
+# to. Not published: STOP/START/HELP keyword texts, answers to the prompt, and provider retries
+# of a text already received.
+
+
+@dataclass(frozen=True)
+class InboundMessageReceived:
+    message: Message
+    channel: PatientChannel
+
+
+InboundMessageHandler = Callable[[InboundMessageReceived], None]
+_inbound_handlers: list[InboundMessageHandler] = []
+
+
+def on_inbound_message(handler: InboundMessageHandler) -> InboundMessageHandler:
+    """Register `handler` for patients' texts (usable as a decorator; registering twice has no
+    effect)."""
+    if handler not in _inbound_handlers:
+        _inbound_handlers.append(handler)
+    return handler
+
+
+def inbound_message_publish(event: InboundMessageReceived) -> None:
+    """Called by the inbound path inside its transaction; nobody else calls this."""
+    for handler in list(_inbound_handlers):
+        handler(event)
+
+
+def off_inbound_message(handler: InboundMessageHandler) -> None:
+    """Unregister `handler` (a no-op when it is not registered)."""
+    if handler in _inbound_handlers:
+        _inbound_handlers.remove(handler)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from artera.models import PublicModel
 from channels_app.models import Patient, PatientChannel
-from practices.models import Enterprise, Line, Practice
+from practices.models import Enterprise, Line, Membership, Practice
 
 
 class MessageStatus(models.TextChoices):
@@ -299,3 +300,159 @@ class SimulatorText(models.Model):
     @property
     def provider_message_id(self) -> str:
         return str(self.id)
+
+
+# --- Inbound: automations, the shared-phone prompt, after-hours replies -------------------------
+
+
+class InboundAutomation(models.Model):
+    """A practice's rule for patients' texts: when its condition holds, its actions run.
+
+    Runs on every text that lands in a conversation of the practice (not on STOP/START/HELP,
+    nor on answers to the shared-phone prompt), after the after-hours auto-response, in
+    `position` order. Every matching automation runs; their actions are applied in the order
+    reply, assign, close.
+    """
+
+    class Condition(models.TextChoices):
+        ANY_TEXT = "any_text", "Any text"
+        KEYWORDS = "keywords", "The text contains one of the keywords"
+        OUTSIDE_HOURS = "outside_hours", "The practice is closed (hours and holidays)"
+        ONE_WAY = "one_way", "The practice is one-way"
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="inbound_automations"
+    )
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField("active", default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    keywords = models.TextField(
+        blank=True,
+        help_text="For the keyword condition: one word or phrase per line (or comma-separated); "
+        "matched as whole words, in any case.",
+    )
+    reply = models.TextField(
+        "auto-reply",
+        blank=True,
+        help_text="Sent to the patient (smart phrases such as {practiceName} are filled in). "
+        "Blank: no reply.",
+    )
+    close_channel = models.BooleanField(
+        "close the conversation",
+        default=False,
+        help_text="Closed conversations leave the inbox's open folder; the patient's next text "
+        "reopens it.",
+    )
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Assign the conversation to this member of the practice.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["practice", "position", "id"]
+        indexes = [
+            models.Index(
+                fields=["practice", "position"],
+                condition=Q(is_active=True),
+                name="automation_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        parts = self.keywords.replace(",", "\n").splitlines()
+        return [part.strip() for part in parts if part.strip()]
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.condition == self.Condition.KEYWORDS and not self.keyword_list():
+            errors["keywords"] = "List at least one keyword, or pick another condition."
+        if not (self.reply.strip() or self.close_channel or self.assign_to_id):
+            errors["reply"] = "Pick at least one action: a reply, closing, or an assignee."
+        if (
+            self.assign_to_id
+            and self.practice_id
+            and not Membership.objects.filter(
+                user_id=self.assign_to_id, practice_id=self.practice_id
+            ).exists()
+        ):
+            errors["assign_to"] = "This person is not a member of the practice."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MpspPrompt(models.Model):
+    """The shared-phone prompt (MPSP): a text from a number several patients share, held until
+    the patient says who they are.
+
+    While `pending`, the held text (`held_message`), the prompts and the answers sit in the
+    number's unverified channel (`holding_channel`) and are listed in `messages`. An answer by
+    number or first name moves them all to the chosen patient's channel (`chosen`); an unclear
+    answer re-prompts once, then everything stays in the unverified channel (`fallback`). The
+    resolved row is the record of the choice, and it stands for the rest of the conversation:
+    later texts go to `chosen_channel` until the line texts another patient on that number.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the answer"
+        CHOSEN = "chosen", "Patient chose"
+        FALLBACK = "fallback", "No clear answer: unverified channel"
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="mpsp_prompts")
+    phone = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # [{"label": "John", "channel_id": "…"}, …, {"label": "8188882222", "channel_id": "…"}]
+    options = models.JSONField(default=list)
+    prompts_sent = models.PositiveSmallIntegerField(default=1)
+    held_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    holding_channel = models.ForeignKey(
+        PatientChannel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    chosen_channel = models.ForeignKey(
+        PatientChannel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answer = models.CharField(max_length=160, blank=True)
+    messages = models.ManyToManyField(Message, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "shared-phone prompt"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "phone"],
+                condition=Q(status="pending"),
+                name="mpsp_one_pending_per_line_phone",
+            ),
+        ]
+        indexes = [models.Index(fields=["line", "phone", "-created_at"], name="mpsp_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} on {self.line}: {self.get_status_display()}"
+
+
+class AfterHoursReply(models.Model):
+    """An after-hours auto-response that went out: a channel gets at most one per 12 hours."""
+
+    channel = models.ForeignKey(
+        PatientChannel, on_delete=models.CASCADE, related_name="after_hours_replies"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "after-hours reply"
+        verbose_name_plural = "after-hours replies"
+        indexes = [models.Index(fields=["channel", "-sent_at"], name="afterhours_channel")]
+
+    def __str__(self) -> str:
+        return f"After-hours reply at {self.sent_at:%Y-%m-%d %H:%M}"

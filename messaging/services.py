@@ -32,27 +32,43 @@ from artera.errors import InvalidInput, NotFound, Refused, invalid_input_from
 from artera.phones import normalize_us_phone
 from channels_app.models import Patient, PatientChannel
 from channels_app.services import (
-    channel_find_for_inbound,
     channel_get_or_create,
     channel_record_inbound,
     channel_record_outbound,
 )
 from practices.models import Line, Practice
 
-from .events import MessageStatusChanged, message_status_changed_publish
+from .automations import inbound_automations_run
+from .events import (
+    InboundMessageReceived,
+    MessageStatusChanged,
+    inbound_message_publish,
+    message_status_changed_publish,
+)
 from .gateways import GatewayError, gateway_get
+from .keywords import keyword_apply, keyword_parse
 from .links import links_shorten
 from .models import (
     ErrorCode,
     Message,
     MessageStatus,
     MessageStatusChange,
+    MpspPrompt,
     OptOut,
     ShortLink,
 )
 from .outbox import dispatch_enqueue
 from .pacing import line_slot_reserve
 from .phrases import phrases_render
+from .routing import (
+    inbound_lock,
+    inbound_route,
+    mpsp_option_for_answer,
+    mpsp_options,
+    mpsp_pending,
+    mpsp_prompt_send,
+    unverified_channel,
+)
 from .segments import segments_count
 
 if TYPE_CHECKING:
@@ -86,6 +102,7 @@ def message_send(
     secure: bool = False,
     callback_url: str = "",
     metadata: dict[str, Any] | None = None,
+    keyword_reply: bool = False,
 ) -> Message:
     """Store one outbound text as `received` and send it after commit.
 
@@ -101,7 +118,9 @@ def message_send(
     without a default line (`no_default_line`), a patient of another enterprise
     (`unknown_patient`), `secure` without a verified patient
     (`secure_requires_verified_patient`), and a number opted out of the line
-    (`recipient_opted_out`).
+    (`recipient_opted_out`). The one exception to the last rule is `keyword_reply`, which only
+    the STOP/START/HELP handler (`messaging.keywords`) passes: carriers require the
+    confirmation of a STOP to reach the number that has just opted out.
 
     Smart phrases are filled in and links shortened (per the enterprise's rule) before the body
     is stored; `segments` counts what the carrier will get.
@@ -127,7 +146,9 @@ def message_send(
             code="secure_requires_verified_patient",
             field="secure",
         )
-    if OptOut.objects.filter(line=line, phone=phone).exists():
+    if keyword_reply and sender_kind != Message.SenderKind.AUTOMATION:
+        raise ValueError("Only automations reply to keywords.")
+    if not keyword_reply and OptOut.objects.filter(line=line, phone=phone).exists():
         raise Refused(
             "This number has opted out of texts from this line.",
             code="recipient_opted_out",
@@ -515,10 +536,21 @@ def message_receive_inbound(
 ) -> Message:
     """A patient's text, from any provider: the one inbound path.
 
-    The line is found by `to`, the conversation by `from_` on that line (one is created, as an
-    unverified channel, for a number that never talked to the line). The text (re)opens the
-    conversation and marks it as needing action. A provider message id that was already
-    received returns the first message and changes nothing, so provider retries are harmless.
+    The line is found by `to`; then, in one transaction, serialized per line and number:
+
+    1. Keywords first (`messaging.keywords`): STOP and its synonyms opt the number out of the
+       line, START/UNSTOP opt it back in, HELP/INFO ask for help; each gets one confirmation.
+       The keyword text is stored in the number's conversation, where staff see it.
+    2. Routing (`messaging.routing`): a pending shared-phone prompt takes the text as its
+       answer; otherwise a standing choice, the shared-phone prompt, the number's conversation,
+       or a new unverified channel.
+    3. The text (re)opens its conversation and marks it as needing action; the after-hours
+       auto-response and the practice's inbound automations run (`messaging.automations`); the
+       text is published to `events.on_inbound_message` handlers.
+
+    A provider message id that was already received returns the first message and changes
+    nothing, so provider retries are harmless. `received_at` is the moment the rules are
+    judged at (practice hours, the 12-hour after-hours limit); it defaults to now.
     """
     if not provider_message_id:
         raise InvalidInput(
@@ -531,42 +563,156 @@ def message_receive_inbound(
     existing = _inbound_by_provider_id(provider_message_id)
     if existing is not None:
         return existing
-    line = Line.objects.filter(phone_number=line_number).first()
+    line = (
+        Line.objects.select_related("practice__enterprise").filter(phone_number=line_number).first()
+    )
     if line is None:
         raise NotFound("No line has this number.", code="unknown_line", field="to")
-    at = received_at or timezone.now()
-    count = segments_count(body)
+    inbound = _Inbound(
+        line=line,
+        phone=sender,
+        body=body,
+        provider_message_id=provider_message_id,
+        at=received_at or timezone.now(),
+    )
     try:
         with transaction.atomic():
-            channel = channel_find_for_inbound(line=line, phone=sender)
-            if channel is None:
-                channel = channel_get_or_create(
-                    practice=line.practice, line=line, phone=sender, patient=None
-                )
-            message = Message.objects.create(
-                channel=channel,
-                practice_id=line.practice_id,
-                line=line,
-                patient_id=channel.patient_id,
-                direction=Message.Direction.INBOUND,
-                from_number=sender,
-                to_number=line_number,
-                body=body,
-                segments=count.segments,
-                encoding=count.encoding,
-                status=MessageStatus.RECEIVED,
-                status_changed_at=at,
-                sender_kind=Message.SenderKind.PATIENT,
-                provider_message_id=provider_message_id,
-            )
-            channel_record_inbound(channel=channel, at=at)
+            inbound_lock(line=line, phone=sender)
+            existing = _inbound_by_provider_id(provider_message_id)
+            if existing is not None:
+                return existing
+            return _inbound_handle(inbound)
     except IntegrityError:
         # The same text delivered twice at once: the other request stored it.
         existing = _inbound_by_provider_id(provider_message_id)
         if existing is None:
             raise
         return existing
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    line: Line
+    phone: str
+    body: str
+    provider_message_id: str
+    at: datetime.datetime
+
+
+def _inbound_handle(inbound: _Inbound) -> Message:
+    line, phone = inbound.line, inbound.phone
+    pending = mpsp_pending(line=line, phone=phone)
+    keyword = keyword_parse(inbound.body)
+    if keyword is not None:
+        channel = (
+            pending.holding_channel
+            if pending is not None and pending.holding_channel is not None
+            else inbound_route(line=line, phone=phone, prompt=False).channel
+        )
+        assert channel is not None
+        message = _inbound_store(inbound, channel)
+        channel_record_inbound(channel=channel, at=inbound.at)
+        keyword_apply(keyword=keyword[0], word=keyword[1], line=line, phone=phone, channel=channel)
+        return message
+    if pending is not None:
+        return _mpsp_answer(inbound, pending)
+    route = inbound_route(line=line, phone=phone)
+    if route.channel is not None:
+        message = _inbound_store(inbound, route.channel)
+        _inbound_deliver(message, route.channel, at=inbound.at)
+        return message
+    # A number several patients share, and the line has texted more than one of them: hold the
+    # text in the number's unverified channel and ask who is texting.
+    holding = unverified_channel(line=line, phone=phone)
+    message = _inbound_store(inbound, holding)
+    prompt = MpspPrompt.objects.create(
+        line=line,
+        phone=phone,
+        options=mpsp_options(candidates=route.candidates, holding=holding),
+        holding_channel=holding,
+        held_message=message,
+    )
+    prompt.messages.add(message)
+    if mpsp_prompt_send(prompt=prompt) is None:
+        # The number cannot be asked (it opted out, or the line is off): no choice to wait for.
+        _mpsp_resolve(prompt, holding, status=MpspPrompt.Status.FALLBACK, at=inbound.at)
     return message
+
+
+def _mpsp_answer(inbound: _Inbound, prompt: MpspPrompt) -> Message:
+    """A text while the shared-phone prompt waits is the answer: it picks a channel, or is
+    unclear (one re-prompt, then the unverified channel)."""
+    holding = prompt.holding_channel or unverified_channel(line=inbound.line, phone=inbound.phone)
+    message = _inbound_store(inbound, holding)
+    prompt.messages.add(message)
+    prompt.answer = inbound.body.strip()[:160]
+    option = mpsp_option_for_answer(prompt.options, inbound.body)
+    chosen = (
+        PatientChannel.objects.select_related("patient", "known_patient", "practice", "line")
+        .filter(pk=option["channel_id"], line=inbound.line)
+        .first()
+        if option is not None
+        else None
+    )
+    if chosen is not None:
+        _mpsp_resolve(prompt, chosen, status=MpspPrompt.Status.CHOSEN, at=inbound.at)
+    elif prompt.prompts_sent < 2 and mpsp_prompt_send(prompt=prompt) is not None:
+        prompt.prompts_sent += 1
+        prompt.save(update_fields=["answer", "prompts_sent"])
+    else:
+        _mpsp_resolve(prompt, holding, status=MpspPrompt.Status.FALLBACK, at=inbound.at)
+    return message
+
+
+def _mpsp_resolve(
+    prompt: MpspPrompt, channel: PatientChannel, *, status: str, at: datetime.datetime
+) -> None:
+    """Record the choice, move the held text and the prompt's exchange to `channel`, and deliver
+    the held text there as if it had just arrived."""
+    holding = prompt.holding_channel
+    if holding is None or channel.pk != holding.pk:
+        Message.objects.filter(pk__in=prompt.messages.values("pk")).update(
+            channel=channel, patient=channel.patient
+        )
+        # A channel made only to hold the text is left empty: it was never a conversation.
+        if holding is not None and not holding.messages.exists():
+            prompt.holding_channel = None
+            holding.delete()
+    prompt.status = status
+    prompt.chosen_channel = channel
+    prompt.resolved_at = timezone.now()
+    prompt.save(
+        update_fields=["status", "chosen_channel", "holding_channel", "answer", "resolved_at"]
+    )
+    held = Message.objects.get(pk=prompt.held_message_id)
+    _inbound_deliver(held, channel, at=at)
+
+
+def _inbound_store(inbound: _Inbound, channel: PatientChannel) -> Message:
+    count = segments_count(inbound.body)
+    return Message.objects.create(
+        channel=channel,
+        practice_id=inbound.line.practice_id,
+        line=inbound.line,
+        patient_id=channel.patient_id,
+        direction=Message.Direction.INBOUND,
+        from_number=inbound.phone,
+        to_number=inbound.line.phone_number.as_e164,
+        body=inbound.body,
+        segments=count.segments,
+        encoding=count.encoding,
+        status=MessageStatus.RECEIVED,
+        status_changed_at=inbound.at,
+        sender_kind=Message.SenderKind.PATIENT,
+        provider_message_id=inbound.provider_message_id,
+    )
+
+
+def _inbound_deliver(message: Message, channel: PatientChannel, *, at: datetime.datetime) -> None:
+    """A text has landed in its conversation: open it, run the automations, publish it."""
+    channel_record_inbound(channel=channel, at=at)
+    inbound_automations_run(message=message, channel=channel, at=at)
+    inbound_message_publish(InboundMessageReceived(message=message, channel=channel))
 
 
 def _inbound_by_provider_id(provider_message_id: str) -> Message | None:

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from artera.phones import format_us_phone
 from artera.secrets import demo_secret, token_hash
 from channels_app.models import Patient, PatientChannel, PatientPhone
-from messaging.models import Message, MessageStatus, MessageStatusChange
+from messaging.models import InboundAutomation, Message, MessageStatus, MessageStatusChange
 from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
 from webhooks.services import (
     api_client_create,
@@ -43,6 +44,9 @@ from .models import (
 )
 
 DEFAULT_NAME = "Acme Health"
+CLINIC_NAME = "Primary Care Clinic"
+CALL_CENTER_NAME = "Patient Access Call Center"
+ONE_WAY_NAME = "Appointment Reminders"
 API_CLIENT_NAME = "Demo EMR"
 SMAPI_KEY_NAME = "Demo legacy integration"
 
@@ -61,6 +65,10 @@ CALL_TO_TEXT_MESSAGE = (
 ABANDONED_CALL_MESSAGE = (
     "Sorry we missed your call to {practiceName}. Reply to this text and our team will help "
     "you here, or call us back at {linePhone}."
+)
+ONE_WAY_REPLY = (
+    "This number sends reminders only and is not monitored. To reach {enterpriseName}, call or "
+    "text {clinic} at {phone}."
 )
 QUICK_RESPONSES: list[tuple[str, str, str]] = [
     ("Scheduling", "en", "We can help you schedule. What days and times work best for you?"),
@@ -85,10 +93,12 @@ PATIENTS: list[tuple[str, str, datetime.date, int, str]] = [
 
 @dataclass(frozen=True)
 class _Numbers:
-    """The phone numbers an enterprise's demo uses: lines first, then patients' phones."""
+    """The phone numbers an enterprise's demo uses: the clinic's and the call center's lines,
+    the patients' phones, and the one-way line."""
 
     lines: list[str]
     patients: list[str]
+    one_way: str
 
 
 def _numbers_for(name: str) -> _Numbers:
@@ -102,7 +112,7 @@ def _numbers_for(name: str) -> _Numbers:
         block = (start + step) % 900 + 100  # 100..999
         numbers = [f"+1617{block:03d}{i:04d}" for i in range(10)]
         if not Line.objects.filter(phone_number__in=numbers[:2]).exists():
-            return _Numbers(lines=numbers[:2], patients=numbers[2:5])
+            return _Numbers(lines=numbers[:2], patients=numbers[2:5], one_way=numbers[5])
     raise RuntimeError("No free demo numbers left.")
 
 
@@ -128,7 +138,8 @@ def demo_enterprise_seed(*, name: str = DEFAULT_NAME) -> dict[str, Any]:
 
     clinic = _seed_clinic(enterprise, slug, numbers.lines[0])
     call_center = _seed_call_center(enterprise, numbers.lines[1])
-    users = _seed_users(name, slug, clinic, call_center)
+    one_way = _seed_one_way(enterprise, numbers.one_way, clinic)
+    users = _seed_users(name, slug, clinic, call_center, one_way)
     patients = _seed_patients(enterprise, numbers.patients)
     _seed_conversations(clinic, call_center, patients, numbers.patients)
     api_client = _seed_api_client(name, enterprise)
@@ -137,7 +148,7 @@ def demo_enterprise_seed(*, name: str = DEFAULT_NAME) -> dict[str, Any]:
 
     return {
         "enterprise": {"id": str(enterprise.id), "name": enterprise.name},
-        "practices": [_practice_json(p) for p in (clinic, call_center)],
+        "practices": [_practice_json(p) for p in (clinic, call_center, one_way)],
         "users": users,
         "patients": [_patient_json(p) for p in patients],
         "api_client": api_client,
@@ -149,23 +160,26 @@ def demo_enterprise_seed(*, name: str = DEFAULT_NAME) -> dict[str, Any]:
 def _existing_numbers(enterprise: Enterprise) -> _Numbers | None:
     """The numbers a previous run gave this enterprise (patients' phones share the block)."""
     lines = dict(
-        Line.objects.filter(practice__enterprise=enterprise, is_default=True).values_list(
-            "practice__kind", "phone_number"
-        )
+        Line.objects.filter(
+            practice__enterprise=enterprise,
+            practice__name__in=[CLINIC_NAME, CALL_CENTER_NAME],
+            is_default=True,
+        ).values_list("practice__name", "phone_number")
     )
-    if Practice.Kind.CLINIC not in lines or Practice.Kind.CALL_CENTER not in lines:
+    if CLINIC_NAME not in lines or CALL_CENTER_NAME not in lines:
         return None
-    block = str(lines[Practice.Kind.CLINIC])[:-4]
+    block = str(lines[CLINIC_NAME])[:-4]
     return _Numbers(
-        lines=[str(lines[Practice.Kind.CLINIC]), str(lines[Practice.Kind.CALL_CENTER])],
+        lines=[str(lines[CLINIC_NAME]), str(lines[CALL_CENTER_NAME])],
         patients=[f"{block}{i:04d}" for i in range(2, 5)],
+        one_way=f"{block}0005",
     )
 
 
 def _seed_clinic(enterprise: Enterprise, slug: str, line_number: str) -> Practice:
     clinic, created = Practice.objects.get_or_create(
         enterprise=enterprise,
-        name="Primary Care Clinic",
+        name=CLINIC_NAME,
         defaults={
             "kind": Practice.Kind.CLINIC,
             "timezone": "America/New_York",
@@ -203,7 +217,7 @@ def _seed_clinic(enterprise: Enterprise, slug: str, line_number: str) -> Practic
 def _seed_call_center(enterprise: Enterprise, line_number: str) -> Practice:
     call_center, created = Practice.objects.get_or_create(
         enterprise=enterprise,
-        name="Patient Access Call Center",
+        name=CALL_CENTER_NAME,
         defaults={"kind": Practice.Kind.CALL_CENTER, "timezone": "America/New_York"},
     )
     if not created:
@@ -230,11 +244,42 @@ def _seed_call_center(enterprise: Enterprise, line_number: str) -> Practice:
     return call_center
 
 
+def _seed_one_way(enterprise: Enterprise, line_number: str, clinic: Practice) -> Practice:
+    """A one-way practice: it sends reminders, and an inbound automation answers any reply with
+    "not monitored" and closes the conversation, so nobody has to."""
+    one_way, created = Practice.objects.get_or_create(
+        enterprise=enterprise,
+        name=ONE_WAY_NAME,
+        defaults={"kind": Practice.Kind.CLINIC, "timezone": "America/New_York", "is_one_way": True},
+    )
+    if not created:
+        return one_way
+    Line.objects.create(
+        practice=one_way,
+        name="Reminders line (not monitored)",
+        phone_number=line_number,
+        is_default=True,
+    )
+    clinic_line = clinic.lines.get(is_default=True)
+    InboundAutomation.objects.create(
+        practice=one_way,
+        name="Line not monitored: reply and close",
+        condition=InboundAutomation.Condition.ONE_WAY,
+        reply=ONE_WAY_REPLY.format(
+            enterpriseName="{enterpriseName}",
+            clinic=clinic.name,
+            phone=format_us_phone(clinic_line.phone_number),
+        ),
+        close_channel=True,
+    )
+    return one_way
+
+
 def _seed_users(
-    name: str, slug: str, clinic: Practice, call_center: Practice
+    name: str, slug: str, clinic: Practice, call_center: Practice, one_way: Practice
 ) -> list[dict[str, Any]]:
     people: list[tuple[str, str, str, str, list[Practice]]] = [
-        ("manager", "Morgan", "Reyes", "manager", [clinic]),
+        ("manager", "Morgan", "Reyes", "manager", [clinic, one_way]),
         ("staff1", "Dana", "Whitfield", "staff", [clinic]),
         ("staff2", "Sam", "Okafor", "staff", [clinic]),
         ("callcenter", "Priya", "Natarajan", "staff", [call_center]),

@@ -24,7 +24,16 @@ from oauth2_provider.models import Application
 from artera.phones import format_us_phone
 from artera.secrets import token_hash
 from channels_app.models import Patient, PatientChannel, PatientPhone
-from messaging.models import Message, OptOut, ShortLink, SimulatorNumber, SimulatorText
+from messaging.models import (
+    AfterHoursReply,
+    InboundAutomation,
+    Message,
+    MpspPrompt,
+    OptOut,
+    ShortLink,
+    SimulatorNumber,
+    SimulatorText,
+)
 from practices.models import (
     AfterHoursTranslation,
     Enterprise,
@@ -37,7 +46,7 @@ from practices.models import (
     QuickResponse,
     SmartPhrase,
 )
-from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
+from webhooks.models import ApiClient, CallToTextWorkflow, IdempotencyKey, SmapiKey
 from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create
 
 from .conftest import client_for
@@ -105,7 +114,14 @@ def make_world() -> dict[type[Model], Model]:
         PatientChannel: channel,
         Message: message,
         OptOut: OptOutFactory(line=line),
-        ApiClient: api_client_create(enterprise=enterprise, name="Epic").api_client,
+        ApiClient: (api_client := api_client_create(enterprise=enterprise, name="Epic").api_client),
+        IdempotencyKey: IdempotencyKey.objects.create(
+            api_client=api_client,
+            key=f"order-{message.pk}",
+            request_fingerprint="0" * 64,
+            response_status=202,
+            response_body={"id": str(message.pk), "status": "received"},
+        ),
         SmapiKey: smapi_key_create(enterprise=enterprise, name="Legacy")[0],
         CallToTextWorkflow: call_to_text_workflow_create(
             practice=practice, line=line, kind="call_to_text", message="Text us here."
@@ -119,6 +135,20 @@ def make_world() -> dict[type[Model], Model]:
         SimulatorNumber: SimulatorNumber.objects.get_or_create(
             number="+18185550999", defaults={"kind": SimulatorNumber.Kind.LANDLINE}
         )[0],
+        InboundAutomation: InboundAutomation.objects.create(
+            practice=practice,
+            name="Not monitored",
+            condition=InboundAutomation.Condition.ONE_WAY,
+            reply="This number is not monitored.",
+            close_channel=True,
+            assign_to=user,
+        ),
+        MpspPrompt: _mpsp_prompt(line=line, channel=channel, message=message),
+        AfterHoursReply: AfterHoursReply.objects.create(
+            channel=channel,
+            message=message,
+            sent_at=message.created_at,  # type: ignore[attr-defined]
+        ),
         SimulatorText: SimulatorText.objects.create(
             direction=SimulatorText.Direction.TO_PATIENT,
             from_number=message.from_number,  # type: ignore[attr-defined]
@@ -127,6 +157,18 @@ def make_world() -> dict[type[Model], Model]:
             client_reference=str(message.pk),
         ),
     }
+
+
+def _mpsp_prompt(*, line: Line, channel: PatientChannel, message: Any) -> MpspPrompt:
+    prompt = MpspPrompt.objects.create(
+        line=line,
+        phone=channel.phone.as_e164,
+        options=[{"label": "John", "full_name": "John Smith", "channel_id": str(channel.pk)}],
+        holding_channel=channel,
+        held_message=message,
+    )
+    prompt.messages.add(message)
+    return prompt
 
 
 def admin_url(model: type[Model], view: str, *args: Any) -> str:

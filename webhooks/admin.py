@@ -14,20 +14,42 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.db import models
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from oauth2_provider.models import Application
 
+from artera.phones import format_us_phone
 from practices.models import Line
 
-from .models import API_SCOPES, ApiClient, CallToTextWorkflow, IdempotencyKey, SmapiKey
+from .delivery import (
+    api_client_webhook_secret_rotate,
+    webhook_delivery_redeliver,
+    webhook_endpoint_disable,
+    webhook_endpoint_enable,
+)
+from .models import (
+    API_SCOPES,
+    CALL_TO_TEXT_MESSAGE_MAX_LENGTH,
+    ApiClient,
+    CallToTextWorkflow,
+    IdempotencyKey,
+    SmapiKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .services import (
     api_client_create,
+    call_to_text_token_regenerate,
     call_to_text_url,
     call_to_text_workflow_create,
     smapi_key_create,
 )
+
+# The workflow's change page lists its latest calls (all of them are in the database).
+RECENT_CALLS_SHOWN = 20
 
 # DOT's Application.name, which api_client_create fills with "<enterprise>: <name>".
 _APPLICATION_NAME_MAX_LENGTH = Application._meta.get_field("name").max_length or 255
@@ -109,6 +131,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     search_fields = ("name", "application__client_id", "enterprise__name")
     autocomplete_fields = ("enterprise",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["rotate_webhook_secret"]
     add_fieldsets = ((None, {"fields": ApiClientAddForm.Meta.fields}),)
     fieldsets = (
         (None, {"fields": ("enterprise", "name", "client_id", "scopes", "is_active")}),
@@ -162,6 +185,23 @@ class ApiClientAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.action(description="Rotate the webhook signing secret (shows the new one once)")
+    def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for api_client in queryset:
+            secret = api_client_webhook_secret_rotate(api_client=api_client)
+            expires = api_client.previous_webhook_secret_expires_at
+            messages.success(
+                request,
+                format_html(
+                    "{}: copy the new webhook signing secret now, it cannot be shown again: "
+                    "<code>{}</code><br>Until {} webhooks are signed with both the old and the "
+                    "new secret.",
+                    api_client.name,
+                    secret,
+                    f"{expires:%Y-%m-%d %H:%M} UTC" if expires else "now",
+                ),
+            )
+
     def delete_model(self, request: HttpRequest, obj: ApiClient) -> None:
         # The OAuth application is what authenticates: deleting it (which deletes the client
         # through the cascade) makes sure the credentials stop working.
@@ -205,17 +245,58 @@ class SmapiKeyAdmin(admin.ModelAdmin):
         )
 
 
-class CallToTextWorkflowAddForm(forms.ModelForm):
+class CharCounterTextarea(AdminTextareaWidget):
+    """A textarea with a live "n / max characters" counter under it (static/webhooks/
+    char_counter.js; no inline script, the CSP forbids them). The server's validation stays the
+    rule; the counter only warns while typing."""
+
+    def __init__(self, *, max_length: int, rows: int = 3) -> None:
+        super().__init__(attrs={"rows": rows, "data-char-counter": str(max_length)})
+
+    class Media:
+        js = ("webhooks/char_counter.js",)
+        css = {"all": ("webhooks/char_counter.css",)}
+
+
+def _message_widget() -> CharCounterTextarea:
+    return CharCounterTextarea(max_length=CALL_TO_TEXT_MESSAGE_MAX_LENGTH)
+
+
+class CallToTextWorkflowFormBase(forms.ModelForm):
+    def _text(self, name: str) -> str:
+        # Browsers send line breaks as CRLF; count (and store) them as one character, as the
+        # counter does.
+        return str(self.cleaned_data.get(name) or "").replace("\r\n", "\n")
+
+    def clean_message(self) -> str:
+        return self._text("message")
+
+    def clean_after_hours_message(self) -> str:
+        return self._text("after_hours_message")
+
+
+class CallToTextWorkflowAddForm(CallToTextWorkflowFormBase):
     class Meta:
         model = CallToTextWorkflow
-        fields = ("practice", "line", "kind", "language", "message", "name", "allowed_ips")
+        fields = (
+            "practice",
+            "line",
+            "kind",
+            "language",
+            "message",
+            "after_hours_message",
+            "name",
+            "allowed_ips",
+        )
         help_texts = {
             "line": "The line the text comes from. Blank: the practice's default line.",
-            "message": "What the caller is texted (at most 255 characters).",
             "name": "Optional, to tell workflows apart.",
+            "language": "The language of the message. One workflow (and URL) per language: "
+            "the phone system picks the URL after the caller picks a language.",
         }
         widgets = {
-            "message": AdminTextareaWidget(attrs={"rows": 3}),
+            "message": _message_widget(),
+            "after_hours_message": _message_widget(),
             "allowed_ips": AdminTextareaWidget(attrs={"rows": 3}),
         }
 
@@ -236,10 +317,20 @@ class CallToTextWorkflowAddForm(forms.ModelForm):
         return cleaned
 
 
-class CallToTextWorkflowChangeForm(forms.ModelForm):
+class CallToTextWorkflowChangeForm(CallToTextWorkflowFormBase):
     class Meta:
         model = CallToTextWorkflow
-        fields = ("name", "kind", "line", "language", "message", "allowed_ips", "is_active")
+        fields = (
+            "name",
+            "kind",
+            "line",
+            "language",
+            "message",
+            "after_hours_message",
+            "allowed_ips",
+            "is_active",
+        )
+        help_texts = CallToTextWorkflowAddForm.Meta.help_texts
         widgets = CallToTextWorkflowAddForm.Meta.widgets
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -247,6 +338,19 @@ class CallToTextWorkflowChangeForm(forms.ModelForm):
         line_field = self.fields.get("line")
         if isinstance(line_field, forms.ModelChoiceField) and self.instance.practice_id:
             line_field.queryset = Line.objects.filter(practice_id=self.instance.practice_id)
+
+
+def _show_url_once(request: HttpRequest, workflow: CallToTextWorkflow, token: str) -> None:
+    url = settings.PUBLIC_BASE_URL + call_to_text_url(token)
+    messages.success(
+        request,
+        format_html(
+            "Copy this URL now: it holds a secret token and cannot be shown again.<br>"
+            "Give it to the phone system ({}): <code>{}</code>",
+            workflow,
+            url,
+        ),
+    )
 
 
 @admin.register(CallToTextWorkflow)
@@ -264,16 +368,23 @@ class CallToTextWorkflowAdmin(admin.ModelAdmin):
     list_select_related = ("practice", "line")
     search_fields = ("name", "practice__name", "token_prefix")
     autocomplete_fields = ("practice", "line")
+    actions = ["regenerate_token"]
 
     def get_fields(self, request: HttpRequest, obj: CallToTextWorkflow | None = None) -> Any:
         if obj is None:
             return CallToTextWorkflowAddForm.Meta.fields
-        return ("practice", "token_prefix", *CallToTextWorkflowChangeForm.Meta.fields, "created_at")
+        return (
+            "practice",
+            "token_prefix",
+            *CallToTextWorkflowChangeForm.Meta.fields,
+            "created_at",
+            "recent_calls",
+        )
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: CallToTextWorkflow | None = None
     ) -> Any:
-        return () if obj is None else ("practice", "token_prefix", "created_at")
+        return () if obj is None else ("practice", "token_prefix", "created_at", "recent_calls")
 
     def get_form(
         self,
@@ -298,18 +409,48 @@ class CallToTextWorkflowAdmin(admin.ModelAdmin):
             kind=data["kind"],
             language=data["language"],
             message=data["message"],
+            after_hours_message=data["after_hours_message"],
             name=data["name"],
             allowed_ips=data["allowed_ips"],
         )
         _adopt(obj, workflow)
-        url = settings.PUBLIC_BASE_URL + call_to_text_url(token)
-        messages.success(
-            request,
-            format_html(
-                "Copy this URL now: it holds a secret token and cannot be shown again.<br>"
-                "Give it to the phone system: <code>{}</code>",
-                url,
+        _show_url_once(request, workflow, token)
+
+    @admin.action(
+        description="Regenerate the token (shows the new URL once; the old URL stops working)",
+        permissions=["change"],
+    )
+    def regenerate_token(
+        self, request: HttpRequest, queryset: QuerySet[CallToTextWorkflow]
+    ) -> None:
+        for workflow in queryset.select_related("practice"):
+            token = call_to_text_token_regenerate(workflow=workflow)
+            self.log_change(request, workflow, "Regenerated the token.")
+            _show_url_once(request, workflow, token)
+
+    @admin.display(description="recent calls")
+    def recent_calls(self, obj: CallToTextWorkflow) -> str:
+        calls = list(obj.calls.order_by("-created_at")[:RECENT_CALLS_SHOWN])
+        if not calls:
+            return "None yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(call.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    format_us_phone(call.caller),
+                    call.get_outcome_display(),
+                    call.error_code or ("after hours" if call.after_hours else ""),
+                    call.client_ip or "",
+                )
+                for call in calls
             ),
+        )
+        return format_html(
+            "<table><thead><tr><th>at</th><th>caller</th><th>outcome</th><th>detail</th>"
+            "<th>from address</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )
 
 
@@ -337,6 +478,168 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     def message_id(self, obj: IdempotencyKey) -> str:
         body = obj.response_body if isinstance(obj.response_body, dict) else {}
         return str(body.get("id") or "—")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+# --- Outbound webhooks ----------------------------------------------------------------------------
+
+
+class _DeliveryHealthFilter(admin.SimpleListFilter):
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("failing", "Failing (retrying or gave up)"),
+            ("disabled", "Endpoint disabled"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "failing":
+            return queryset.filter(
+                Q(status=WebhookDelivery.Status.FAILED)
+                | Q(status=WebhookDelivery.Status.PENDING, attempt_count__gt=0)
+            )
+        if self.value() == "disabled":
+            return queryset.filter(
+                Q(status=WebhookDelivery.Status.DISABLED) | Q(endpoint__is_enabled=False)
+            )
+        return queryset
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "started_at",
+        "duration_ms",
+        "status_code",
+        "succeeded",
+        "error",
+        "response_excerpt",
+    )
+    readonly_fields = fields
+    ordering = ("number",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Every webhook sent to integrators, with each attempt: what the receiver answered and
+    when the next try is due. "Redeliver" sends one again, with the same webhook-id."""
+
+    list_display = (
+        "created_at",
+        "event_type",
+        "api_client",
+        "endpoint_state",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+    )
+    list_filter = (_DeliveryHealthFilter, "status", "event_type", "api_client")
+    list_select_related = ("api_client", "endpoint")
+    search_fields = ("=id", "=message__id")
+    date_hierarchy = "created_at"
+    actions = ["redeliver"]
+    inlines = [WebhookAttemptInline]
+    fields = (
+        "webhook_id",
+        "event_type",
+        "api_client",
+        "endpoint",
+        "url",
+        "message",
+        "message_status",
+        "error_code",
+        "sequence",
+        "occurred_at",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "created_at",
+        "body",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="webhook-id")
+    def webhook_id(self, obj: WebhookDelivery) -> str:
+        return obj.webhook_id
+
+    @admin.display(description="endpoint")
+    def endpoint_state(self, obj: WebhookDelivery) -> str:
+        if obj.endpoint is None:
+            return "—"
+        return "enabled" if obj.endpoint.is_enabled else "DISABLED"
+
+    @admin.action(description="Redeliver (same webhook-id, fresh retry schedule)")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
+        for delivery in queryset:
+            webhook_delivery_redeliver(delivery=delivery)
+            count += 1
+        messages.success(request, f"{count} delivery(ies) queued for redelivery.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Where each client's webhooks go. A disabled endpoint gets nothing until enabled here."""
+
+    list_display = (
+        "url",
+        "api_client",
+        "is_enabled",
+        "disabled_reason",
+        "disabled_at",
+        "failing_since",
+        "last_success_at",
+    )
+    list_filter = ("is_enabled", "disabled_reason", "api_client")
+    list_select_related = ("api_client",)
+    search_fields = ("url", "api_client__name")
+    actions = ["enable", "disable"]
+    fields = list_display + ("created_at",)
+    readonly_fields = fields
+
+    @admin.action(description="Enable the selected endpoints")
+    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_enable(endpoint=endpoint)
+        messages.success(
+            request,
+            "Enabled. Deliveries that were not sent meanwhile can be redelivered from the "
+            "deliveries list (filter: endpoint disabled).",
+        )
+
+    @admin.action(description="Disable the selected endpoints")
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_disable(
+                endpoint=endpoint, reason=WebhookEndpoint.DisabledReason.ADMIN
+            )
+        messages.success(request, "Disabled.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import ipaddress
+import math
+import re
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from oauth2_provider.generators import generate_client_id, generate_client_secret
 from oauth2_provider.models import Application
 
+from artera.errors import ApplicationError, InvalidInput, NotFound
+from artera.phones import normalize_us_phone
 from artera.secrets import token_generate, token_hash
+from messaging.models import Message
+from messaging.services import message_send
+from practices.hours import practice_is_open
 from practices.models import Enterprise, Line, Practice
 
-from .models import API_SCOPES, ApiClient, CallToTextWorkflow, SmapiKey
+from .api.throttling import rate_limit_hit
+from .models import (
+    API_SCOPES,
+    CALL_TO_TEXT_TOKEN_RE,
+    ApiClient,
+    CallToTextCall,
+    CallToTextWorkflow,
+    SmapiKey,
+)
 
 
 def webhook_secret_generate() -> str:
@@ -104,14 +123,20 @@ def call_to_text_workflow_create(
     language: str = "en",
     name: str = "",
     allowed_ips: str = "",
+    after_hours_message: str = "",
     token: str | None = None,
 ) -> tuple[CallToTextWorkflow, str]:
-    """Create a workflow; returns it and its secret token (shown once, stored hashed)."""
+    """Create a workflow; returns it and its secret token (shown once, stored hashed).
+
+    Raises `ValidationError` for a bad workflow (a message over 255 characters, a line of
+    another practice, an unknown kind or language, a bad IP allowlist)."""
     if line is None:
         line = practice.lines.filter(is_default=True).first() or practice.lines.first()
         if line is None:
             raise ValidationError("This practice has no line to text from; add one first.")
     token = token or token_generate()
+    if not CALL_TO_TEXT_TOKEN_RE.fullmatch(token):
+        raise ValueError("A call-to-text token is 32-128 URL-safe characters.")
     workflow = CallToTextWorkflow(
         practice=practice,
         line=line,
@@ -120,9 +145,212 @@ def call_to_text_workflow_create(
         message=message,
         name=name,
         allowed_ips=allowed_ips,
+        after_hours_message=after_hours_message,
         token_prefix=token[:8],
         token_hash=token_hash(token),
     )
     workflow.full_clean()
     workflow.save()
     return workflow, token
+
+
+# --- Call-to-text ---------------------------------------------------------------------------
+
+CALLER_ID_FIELD = "CALLER_ID_NUMBER"
+_CALLER_ID_SEPARATORS = str.maketrans("", "", " -.()")
+_CALLER_ID_RE = re.compile(r"(?:\+1|1)?([2-9]\d{9})")
+INVALID_CALLER_ID = (
+    f"{CALLER_ID_FIELD} must be a 10-digit US phone number, e.g. 8185551234 "
+    "(1 or +1 in front is accepted)."
+)
+
+
+class CallToTextRateLimited(ApplicationError):
+    """Too many texts through one workflow, or to one caller (429, with `retry_after`)."""
+
+    http_status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def caller_id_normalize(raw: object) -> str:
+    """The E.164 form of a phone system's `CALLER_ID_NUMBER`, or `InvalidInput`
+    (`invalid_caller_id`).
+
+    DESIGN.md's contract: 10 digits of a US number; `1` or `+1` in front is accepted. Spaces,
+    dashes, dots and parentheses are ignored (phone systems format numbers differently);
+    letters (`anonymous`, `Restricted`: a withheld caller id), other lengths, area codes that
+    start with 0 or 1, and numbers of other NANP countries (Canada, the Caribbean) are refused.
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    text = raw.strip().translate(_CALLER_ID_SEPARATORS) if isinstance(raw, str) else ""
+    match = _CALLER_ID_RE.fullmatch(text)
+    if match is None:
+        message = INVALID_CALLER_ID if text else f"{CALLER_ID_FIELD} is required."
+        raise InvalidInput(message, code="invalid_caller_id", field=CALLER_ID_FIELD)
+    try:
+        return normalize_us_phone(match.group(1))
+    except ValidationError as exc:
+        raise InvalidInput(
+            INVALID_CALLER_ID, code="invalid_caller_id", field=CALLER_ID_FIELD
+        ) from exc
+
+
+def call_to_text_token_rate_check(*, workflow: CallToTextWorkflow) -> None:
+    """Count one hit of the workflow's URL against its limit (`CALL_TO_TEXT_RATE_PER_MINUTE`
+    on average, bursts of `CALL_TO_TEXT_RATE_BURST`): a leaked URL cannot be used to pump
+    texts to many numbers. Raises `CallToTextRateLimited`."""
+    decision = rate_limit_hit(
+        key=f"c2t:workflow:{workflow.pk}",
+        rate=_setting("CALL_TO_TEXT_RATE_PER_MINUTE", 60) / 60,
+        burst=int(_setting("CALL_TO_TEXT_RATE_BURST", 30)),
+    )
+    if not decision.allowed:
+        raise CallToTextRateLimited(
+            "Too many calls of this workflow's URL; retry after Retry-After seconds.",
+            retry_after=decision.retry_after,
+        )
+
+
+def _caller_rate_check(*, workflow: CallToTextWorkflow, caller: str) -> None:
+    # Per enterprise, across its workflows: the 10-minute rule covers one workflow; this caps
+    # what any mix of workflows can send one number (`CALL_TO_TEXT_CALLER_RATE_PER_HOUR`).
+    decision = rate_limit_hit(
+        key=f"c2t:caller:{workflow.practice.enterprise_id}:{caller}",
+        rate=_setting("CALL_TO_TEXT_CALLER_RATE_PER_HOUR", 6) / 3600,
+        burst=int(_setting("CALL_TO_TEXT_CALLER_RATE_BURST", 3)),
+    )
+    if not decision.allowed:
+        raise CallToTextRateLimited(
+            "This caller was texted too often in the last hour; retry after Retry-After seconds.",
+            retry_after=decision.retry_after,
+        )
+
+
+@dataclass(frozen=True)
+class CallToTextResult:
+    """What a hit of a workflow's URL came to: the text sent now, or (deduplicated) the one
+    this workflow sent the caller minutes ago."""
+
+    message: Message
+    deduplicated: bool
+
+
+def call_to_text_trigger(
+    *,
+    workflow: CallToTextWorkflow,
+    caller_id: object,
+    client_ip: str | None = None,
+) -> CallToTextResult:
+    """Text the caller the workflow's message from its line, through the one send path.
+
+    The caller's number (`caller_id_normalize`) gets the workflow's message, or its after-hours
+    variant while the practice is closed (`practices.hours.practice_is_open`), in the caller's
+    unverified channel of the workflow's practice (which names the enterprise's patient with
+    that number when the enterprise allows it: `channel_get_or_create`).
+
+    A caller this workflow texted in the last `CALL_TO_TEXT_DEDUPE_SECONDS` (600) is not texted
+    again: the earlier message comes back with `deduplicated=True`. Concurrent hits for one
+    workflow are serialised on the workflow's row (SELECT … FOR UPDATE), so two hits at the same
+    moment cannot both miss the earlier text; the critical section is a few short queries and
+    hits of one workflow arrive at phone-system rates (capped by the token's rate limit).
+
+    Raises `InvalidInput` (`invalid_caller_id`), `NotFound` (workflow switched off meanwhile),
+    `CallToTextRateLimited` (this caller, across the enterprise's workflows) and the send
+    path's refusals (e.g. `recipient_opted_out`, `line_inactive`); a refusal after the number
+    is known is recorded as a `CallToTextCall`.
+    """
+    caller = caller_id_normalize(caller_id)
+    client_ip = _ip_or_none(client_ip)
+    window = datetime.timedelta(seconds=_setting("CALL_TO_TEXT_DEDUPE_SECONDS", 600))
+    try:
+        with transaction.atomic():
+            locked = (
+                CallToTextWorkflow.objects.select_for_update()
+                .select_related("line")
+                .filter(pk=workflow.pk, is_active=True)
+                .first()
+            )
+            if locked is None:
+                raise NotFound("Not found.", code="not_found")
+            now = timezone.now()
+            earlier = (
+                CallToTextCall.objects.filter(
+                    workflow=workflow,
+                    caller=caller,
+                    outcome=CallToTextCall.Outcome.TEXTED,
+                    created_at__gt=now - window,
+                    message__isnull=False,
+                )
+                .select_related("message")
+                .order_by("-created_at")
+                .first()
+            )
+            if earlier is not None and earlier.message is not None:
+                CallToTextCall.objects.create(
+                    workflow=workflow,
+                    caller=caller,
+                    outcome=CallToTextCall.Outcome.DEDUPLICATED,
+                    message=earlier.message,
+                    client_ip=client_ip,
+                    created_at=now,
+                )
+                return CallToTextResult(message=earlier.message, deduplicated=True)
+            _caller_rate_check(workflow=workflow, caller=caller)
+            after_hours = bool(locked.after_hours_message.strip()) and not practice_is_open(
+                practice=workflow.practice, at=now, line=locked.line
+            )
+            message = message_send(
+                practice=workflow.practice,
+                line=locked.line,
+                to=caller,
+                body=locked.after_hours_message if after_hours else locked.message,
+                sender_kind=Message.SenderKind.CALL_TO_TEXT,
+                sender_workflow=locked,
+            )
+            CallToTextCall.objects.create(
+                workflow=workflow,
+                caller=caller,
+                outcome=CallToTextCall.Outcome.TEXTED,
+                message=message,
+                after_hours=after_hours,
+                client_ip=client_ip,
+                created_at=now,
+            )
+            return CallToTextResult(message=message, deduplicated=False)
+    except ApplicationError as exc:
+        if not isinstance(exc, NotFound):
+            CallToTextCall.objects.create(
+                workflow=workflow,
+                caller=caller,
+                outcome=CallToTextCall.Outcome.REFUSED,
+                error_code=exc.code,
+                client_ip=client_ip,
+            )
+        raise
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    # Stored in an inet column on PostgreSQL: anything else would fail the insert.
+    try:
+        return str(ipaddress.ip_address(value or ""))
+    except ValueError:
+        return None
+
+
+def call_to_text_token_regenerate(*, workflow: CallToTextWorkflow) -> str:
+    """Give the workflow a new secret token and return it (shown once). The old URL stops
+    working at once: the phone system must be given the new one."""
+    token = token_generate()
+    workflow.token_hash = token_hash(token)
+    workflow.token_prefix = token[:8]
+    workflow.save(update_fields=["token_hash", "token_prefix"])
+    return token

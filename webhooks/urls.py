@@ -4,7 +4,6 @@ Anything else under /oauth/ or /api/ is a JSON 404 (never Django's HTML page).
 """
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
 
 from artera.api import api_not_found
 
@@ -21,7 +20,7 @@ urlpatterns = [
         name="api-message-detail",
     ),
     path("api/smapi/v1/messages", views.SmapiMessageCreateView.as_view(), name="smapi-messages"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", views.ApiSchemaView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),
 ]

@@ -91,7 +91,10 @@ def test_pacing_is_shared_by_all_workers_and_keeps_each_patients_order(
     """10 texts on a line at 2/s reach the carrier no faster than the rate.
 
     The j-th text (0-based, in carrier order) cannot reach the carrier before `start + j/rate`:
-    a lower bound on the carrier's own timestamps, whatever the machine's speed.
+    every send holds its own slot, slots are 1/rate apart and none is earlier than `start`, and
+    a worker sleeps until its slot before the carrier stamps the text. A lower bound on the
+    carrier's own timestamps, whatever the machine's speed (Redis, the workers and this test
+    read the same clock: one machine).
     """
     rate = Decimal("2")
     line = make_line(rate=str(rate))

@@ -15,6 +15,8 @@ from django.test import Client, RequestFactory
 
 from artera.secrets import token_hash
 from channels_app.models import Patient, PatientChannel
+from messaging.models import InboundAutomation
+from messaging.services import message_receive_inbound
 from practices.models import Membership, Practice
 from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
 
@@ -57,8 +59,9 @@ def test_json_has_the_shape_design_md_promises() -> None:
     }
     assert set(data["enterprise"]) >= {"id", "name"}
     assert data["enterprise"]["name"] == "Acme Health"
-    kinds = sorted(p["kind"] for p in data["practices"])
-    assert kinds == ["call_center", "clinic"]
+    # The clinic and the call center, then the one-way reminders practice (a clinic too).
+    kinds = [p["kind"] for p in data["practices"]]
+    assert kinds == ["clinic", "call_center", "clinic"]
     for practice in data["practices"]:
         assert set(practice) >= {"id", "name", "kind", "location_ids", "timezone", "lines"}
         assert practice["timezone"] == "America/New_York"
@@ -66,6 +69,7 @@ def test_json_has_the_shape_design_md_promises() -> None:
         assert all(line["phone"].startswith("+1") for line in practice["lines"])
     clinic = next(p for p in data["practices"] if p["kind"] == "clinic")
     assert clinic["location_ids"]
+    assert Practice.objects.get(id=data["practices"][2]["id"]).is_one_way
     roles = sorted(u["role"] for u in data["users"])
     assert roles == ["manager", "staff", "staff", "staff", "superuser"]
     for user in data["users"]:
@@ -88,7 +92,7 @@ def test_json_has_the_shape_design_md_promises() -> None:
 
 def test_roles_and_practices_match_the_design() -> None:
     data = seed()
-    clinic = Practice.objects.get(kind=Practice.Kind.CLINIC)
+    clinic = Practice.objects.get(kind=Practice.Kind.CLINIC, is_one_way=False)
     call_center = Practice.objects.get(kind=Practice.Kind.CALL_CENTER)
 
     assert clinic.memberships.filter(role=Membership.Role.MANAGER).count() == 1
@@ -118,6 +122,28 @@ def test_printed_credentials_are_the_stored_ones() -> None:
     for workflow in data["call_to_text"]:
         token = workflow["url"].split("/")[-2]
         assert CallToTextWorkflow.objects.get(id=workflow["id"]).token_hash == token_hash(token)
+
+
+def test_the_one_way_practice_answers_and_closes() -> None:
+    data = seed()
+    one_way = Practice.objects.get(id=data["practices"][2]["id"])
+    line = one_way.lines.get()
+    automation = InboundAutomation.objects.get(practice=one_way)
+    assert automation.condition == "one_way"
+    assert automation.close_channel
+
+    message = message_receive_inbound(
+        to=line.phone_number.as_e164,
+        from_="+18185550123",
+        body="Can I move it?",
+        provider_message_id="SMx",
+    )
+
+    channel = PatientChannel.objects.get(pk=message.channel_id)
+    assert channel.status == "closed"
+    reply = channel.messages.get(direction="outbound")
+    assert "not monitored" in reply.body
+    assert "Acme Health" in reply.body
 
 
 def test_running_twice_creates_nothing_new_and_prints_the_same() -> None:

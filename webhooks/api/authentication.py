@@ -126,11 +126,7 @@ class SmapiKeyAuthentication(BaseAuthentication):
         key = request.META.get("HTTP_X_API_KEY", "")
         if not key:
             return None
-        row = (
-            SmapiKey.objects.select_related("enterprise")
-            .filter(key_hash=token_hash(key), is_active=True)
-            .first()
-        )
+        row = SmapiKey.objects.filter(key_hash=token_hash(key), is_active=True).first()
         if row is None:
             raise _failed("This API key is not valid.", "invalid_api_key")
         now = timezone.now()

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from drf_spectacular.views import SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from artera.api import JsonOnlyNegotiation
+from artera.api import JsonErrorsMixin, JsonOnlyNegotiation
 from messaging.selectors import message_get_for_api_client
 from webhooks.models import SmapiKey
 
@@ -207,7 +207,11 @@ class SmapiMessageCreateView(ApiView):
         return Response(SmapiMessageSerializer(message).data, status=202)
 
 
-class ApiDocsView(SpectacularSwaggerSplitView):
+class ApiSchemaView(JsonErrorsMixin, SpectacularAPIView):
+    """The OpenAPI document at /api/schema/ (YAML; `?format=json` for JSON)."""
+
+
+class ApiDocsView(JsonErrorsMixin, SpectacularSwaggerSplitView):
     """Swagger UI at /api/docs/, every asset served from this server (drf-spectacular-sidecar),
     its setup script loaded from a URL rather than inline so the site's CSP holds."""
 

@@ -1,0 +1,87 @@
+"""STOP / START / HELP: the carrier keywords, handled before a text is routed anywhere else.
+
+A text is a keyword when, ignoring case and surrounding spaces, it is exactly one of the words
+below. Opting out is per line and covers every patient on the number (an `OptOut` row is keyed
+by line and phone, and the send path refuses that pair). Each keyword text gets exactly one
+confirmation, even when the number was already opted out: the confirmation goes through the
+send path with `keyword_reply=True`, the one narrow way past the opt-out refusal.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from django.db import transaction
+
+from artera.errors import ApplicationError
+from channels_app.models import PatientChannel
+from practices.models import Line
+
+from .models import Message, OptOut
+
+logger = logging.getLogger(__name__)
+
+
+class Keyword(enum.StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+KEYWORDS: dict[str, Keyword] = {
+    **dict.fromkeys(
+        ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
+        Keyword.OPT_OUT,
+    ),
+    **dict.fromkeys(("START", "UNSTOP"), Keyword.OPT_IN),
+    **dict.fromkeys(("HELP", "INFO"), Keyword.HELP),
+}
+
+# Smart phrases are filled in by the send path.
+CONFIRMATIONS: dict[Keyword, str] = {
+    Keyword.OPT_OUT: (
+        "{practiceName}: You have been unsubscribed and will get no more texts from this "
+        "number. Reply START to opt back in. Msg & data rates may apply."
+    ),
+    Keyword.OPT_IN: (
+        "{practiceName}: You are subscribed to texts from this number again. Reply HELP for "
+        "help, STOP to opt out. Msg & data rates may apply."
+    ),
+    Keyword.HELP: (
+        "{practiceName}: For help, call us at {linePhone}. Reply STOP to opt out, START to opt "
+        "back in. Msg & data rates may apply."
+    ),
+}
+
+
+def keyword_parse(body: str) -> tuple[Keyword, str] | None:
+    """The keyword `body` is (and the word as the patient typed it, upper-cased), or None."""
+    word = body.strip().upper()
+    kind = KEYWORDS.get(word)
+    return (kind, word) if kind is not None else None
+
+
+def keyword_apply(
+    *, keyword: Keyword, word: str, line: Line, phone: str, channel: PatientChannel
+) -> Message | None:
+    """Act on a keyword text from `phone` to `line` and send its one confirmation (returned;
+    None when the line cannot send, e.g. it is switched off). Must run inside the inbound
+    transaction."""
+    from .services import message_send
+
+    if keyword is Keyword.OPT_OUT:
+        OptOut.objects.get_or_create(line=line, phone=phone, defaults={"keyword": word})
+    elif keyword is Keyword.OPT_IN:
+        OptOut.objects.filter(line=line, phone=phone).delete()
+    try:
+        with transaction.atomic():
+            return message_send(
+                channel=channel,
+                body=CONFIRMATIONS[keyword],
+                sender_kind=Message.SenderKind.AUTOMATION,
+                keyword_reply=True,
+            )
+    except ApplicationError as exc:
+        logger.warning("No %s confirmation from line %s: %s", keyword, line.pk, exc.code)
+        return None

@@ -1,0 +1,219 @@
+"""Fixtures for outbound webhooks: a real HTTP receiver on 127.0.0.1 (a thread running
+`http.server`) that answers as each test scripts it, an API client whose webhooks go there, and
+helpers that send API messages through the real send path (simulator carrier, tasks in-process).
+
+Private URLs are allowed here (the receiver is on loopback), except in the tests that check the
+refusal.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import Message
+from messaging.outbox import broker_backoff_reset
+from messaging.services import message_send
+from practices.models import Enterprise, Line, Practice
+from tests.factories import EnterpriseFactory
+from tests.webhooks.conftest import make_practice
+from webhooks import ssrf
+from webhooks.delivery import webhook_deliveries_sweep
+from webhooks.models import ApiClient, WebhookDelivery
+from webhooks.services import ApiClientCredentials, api_client_create
+
+PATIENT = "+18185550101"
+BODY = "Your lab results are ready: glucose 212 mg/dL"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay: float = 0.0
+
+
+class Receiver:
+    """An integrator's webhook endpoint: records every request, answers from a script (then
+    200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.script: list[Answer] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(
+                            path=self.path,
+                            headers={k.lower(): v for k, v in self.headers.items()},
+                            body=body,
+                        )
+                    )
+                    answer = receiver.script.pop(0) if receiver.script else Answer()
+                if answer.delay:
+                    time.sleep(answer.delay)
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except OSError:
+                    pass  # the client gave up (timeout tests)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/artera"
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self.script.extend(answers)
+
+    def start(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _outbound_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    settings.SMS_BACKEND = "simulator"
+    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
+    settings.SMS_SIMULATOR_LATENCY = 0
+    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5
+    settings.WEBHOOK_RETRY_JITTER = 0.1
+
+    def fake_resolve(host: str, port: int) -> list[str]:
+        answer = {"intranet.example.org": ["10.1.2.3"], "emr.example.org": ["93.184.215.14"]}
+        if host not in answer:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answer[host]
+
+    monkeypatch.setattr(ssrf, "resolve_host", fake_resolve)
+    ssrf.dns_cache_clear()
+    broker_backoff_reset()
+    yield
+    ssrf.dns_cache_clear()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def enterprise(db: None) -> Enterprise:
+    result: Enterprise = EnterpriseFactory(name="Acme Health")
+    return result
+
+
+@pytest.fixture
+def practice(enterprise: Enterprise) -> Practice:
+    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
+
+
+@pytest.fixture
+def line(practice: Practice) -> Line:
+    return practice.lines.get(is_default=True)
+
+
+@pytest.fixture
+def credentials(enterprise: Enterprise, receiver: Receiver) -> ApiClientCredentials:
+    return api_client_create(enterprise=enterprise, name="Epic", webhook_url=receiver.url)
+
+
+@pytest.fixture
+def api_client(credentials: ApiClientCredentials) -> ApiClient:
+    return credentials.api_client
+
+
+@pytest.fixture
+def send(
+    practice: Practice,
+    api_client: ApiClient,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> Callable[..., Message]:
+    """Send an API message through the whole send path (stored, dispatched, reported)."""
+
+    def do(*, execute: bool = True, **kwargs: Any) -> Message:
+        kwargs.setdefault("practice", practice)
+        kwargs.setdefault("to", PATIENT)
+        kwargs.setdefault("body", BODY)
+        kwargs.setdefault("sender_kind", Message.SenderKind.API)
+        kwargs.setdefault("sender_api_client", api_client)
+        kwargs.setdefault("metadata", {"appointment": "A-17"})
+        if not execute:
+            return message_send(**kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            message = message_send(**kwargs)
+        message.refresh_from_db()
+        return message
+
+    return do
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `fn(**kwargs)` and then whatever it enqueued on commit (tasks run in-process)."""
+
+    def do(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(**kwargs)
+
+    return do
+
+
+def make_due(delivery: WebhookDelivery) -> None:
+    """Pretend the time until the next attempt has passed (the schedule is in the database)."""
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+
+def sweep(run: Callable[..., Any]) -> int:
+    return int(run(webhook_deliveries_sweep))
