@@ -347,6 +347,15 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# --- Call-to-text -----------------------------------------------------------------------------
+# A caller texted by a workflow is not texted again by it within this window.
+CALL_TO_TEXT_DEDUPE_SECONDS = env_int("CALL_TO_TEXT_DEDUPE_SECONDS", 600)
+# Against SMS pumping through a leaked URL: hits per workflow URL, and texts per caller number.
+CALL_TO_TEXT_RATE_PER_MINUTE = env_int("CALL_TO_TEXT_RATE_PER_MINUTE", 60)
+CALL_TO_TEXT_RATE_BURST = env_int("CALL_TO_TEXT_RATE_BURST", 30)
+CALL_TO_TEXT_CALLER_RATE_PER_HOUR = env_int("CALL_TO_TEXT_CALLER_RATE_PER_HOUR", 6)
+CALL_TO_TEXT_CALLER_RATE_BURST = env_int("CALL_TO_TEXT_CALLER_RATE_BURST", 3)
+
 # --- Send path (messaging) ------------------------------------------------------------------
 # SMS gateways are plugins: SMS_BACKEND names one of these.
 SMS_GATEWAYS = {

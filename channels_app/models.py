@@ -191,3 +191,166 @@ class PatientChannel(PublicModel):
             errors["patient"] = "This patient belongs to another enterprise."
         if errors:
             raise ValidationError(errors)
+
+
+# --- The collaborative inbox: what staff do in a conversation --------------------------------
+
+
+class ChannelEvent(models.Model):
+    """Something staff (or the platform) did to a conversation, shown in its thread.
+
+    Delivery failures and shared-phone choices are not stored here: the thread reads them from
+    the messages' statuses and the `MpspPrompt` rows, which are their own record.
+    """
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        REOPENED = "reopened", "Reopened"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="events")
+    # Copied from the channel: the inbox's "anything new?" check reads events per practice.
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person the conversation was assigned to.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["channel", "created_at"], name="channelevent_thread"),
+            models.Index(fields=["practice", "-id"], name="channelevent_practice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InternalNote(models.Model):
+    """A note staff leave in a conversation for each other; the patient never sees it."""
+
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["channel", "created_at"], name="note_thread")]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class Notification(models.Model):
+    """Something a staff member should look at: for now, an @mention in an internal note."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mentioned in a note"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MENTION)
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="+")
+    note = models.ForeignKey(
+        InternalNote, on_delete=models.CASCADE, null=True, blank=True, related_name="mentions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["note", "user"], condition=Q(note__isnull=False), name="mention_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user}"
+
+
+class AuditLog(models.Model):
+    """Who opened which conversation and who sent what (HIPAA audit controls). Append-only."""
+
+    class Action(models.TextChoices):
+        CHANNEL_VIEWED = "channel_viewed", "Opened a conversation"
+        MESSAGE_SENT = "message_sent", "Sent a message"
+        NOTE_ADDED = "note_added", "Added an internal note"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # Kept as ids, not foreign keys: the trail must outlive the rows it talks about.
+    channel_id = models.UUIDField(null=True, blank=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["channel_id", "-at"], name="audit_channel"),
+            models.Index(fields=["user", "-at"], name="audit_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ChannelPresence(models.Model):
+    """A staff member has a conversation open (refreshed by the page while it stays open)."""
+
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    is_typing = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "channel presence"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user"], name="presence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.channel_id}"
+
+
+class ChannelRead(models.Model):
+    """When a staff member last read a conversation: later patient texts are unread for them."""
+
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user"], name="channelread_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.channel_id} at {self.read_at:%Y-%m-%d %H:%M}"

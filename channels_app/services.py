@@ -6,15 +6,36 @@ Channels are found or created by the message services (`messaging.services`), ne
 from __future__ import annotations
 
 import datetime
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from artera.errors import Refused
-from practices.models import Enterprise, Line, Practice
+from artera.errors import Conflict, InvalidInput, NotFound, Refused
+from practices.models import Enterprise, Line, Practice, QuickResponse, SmartPhrase
+from practices.selectors import practice_members
 
-from .models import Patient, PatientChannel, PatientPhone
+from .models import (
+    AuditLog,
+    ChannelEvent,
+    ChannelPresence,
+    ChannelRead,
+    InternalNote,
+    Notification,
+    Patient,
+    PatientChannel,
+    PatientPhone,
+)
+
+if TYPE_CHECKING:
+    from messaging.models import Message
+
+User = Any  # the auth user model
+NOTE_MAX_LENGTH = 2000
 
 
 def channel_get_or_create(
@@ -152,3 +173,285 @@ def channel_assign_automatically(*, channel: PatientChannel, user: AbstractBaseU
     member of the practice when it was configured)."""
     channel.assignee = user  # type: ignore[assignment]
     channel.save(update_fields=["assignee"])
+
+
+# --- The collaborative inbox: what staff do in a conversation -----------------------------------
+#
+# Views check tenancy first (`channel_get_for_user`), then call one of these. Each one writes the
+# change, the event the thread shows and, where HIPAA wants one, the audit row, in one
+# transaction.
+
+_MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+
+
+class ReplyCollision(Conflict):
+    """Someone else replied after the composer last looked at the thread."""
+
+    def __init__(self, *, other: Message) -> None:
+        who = other.sender_user.get_full_name() or other.sender_user.get_username()  # type: ignore[union-attr]
+        super().__init__(
+            f"{who} replied while you were typing. Read their reply, then press Send again "
+            "to send yours anyway.",
+            code="reply_collision",
+            field="body",
+        )
+        self.other = other
+
+
+def channel_reply(
+    *,
+    channel: PatientChannel,
+    user: User,
+    body: str,
+    secure: bool,
+    seen_message_id: str = "",
+    confirmed: bool = False,
+    ip_address: str | None = None,
+) -> Message:
+    """A staff member's reply from the inbox, through the one send path.
+
+    For a verified patient it goes as a secure message when `secure` is asked for, unless the
+    text starts with `!!` (the prefix is removed and the text goes as plain SMS). Unverified
+    patients only get plain SMS. Unless `confirmed`, a reply by another staff member newer than
+    the message the composer last saw (`seen_message_id`) stops the send with `ReplyCollision`.
+    Sending answers the patient: the conversation no longer needs action.
+    """
+    from messaging.services import message_send
+
+    text = body.strip()
+    if text.startswith("!!"):
+        text, secure = text[2:].lstrip(), False
+    if not channel.is_verified:
+        secure = False
+    if not confirmed:
+        other = _newer_staff_reply(channel=channel, user=user, seen_message_id=seen_message_id)
+        if other is not None:
+            raise ReplyCollision(other=other)
+    with transaction.atomic():
+        message = message_send(
+            channel=channel, body=text, sender_kind="staff", sender_user=user, secure=secure
+        )
+        now = timezone.now()
+        if channel.needs_action:
+            channel.needs_action = False
+            channel.save(update_fields=["needs_action"])
+        _read_mark(channel=channel, user=user, at=now)
+        AuditLog.objects.create(
+            user=user,
+            action=AuditLog.Action.MESSAGE_SENT,
+            channel_id=channel.pk,
+            message_id=message.pk,
+            ip_address=ip_address,
+            at=now,
+        )
+    return message
+
+
+def _newer_staff_reply(
+    *, channel: PatientChannel, user: User, seen_message_id: str
+) -> Message | None:
+    from messaging.models import Message
+
+    replies = (
+        Message.objects.filter(
+            channel=channel,
+            direction=Message.Direction.OUTBOUND,
+            sender_kind=Message.SenderKind.STAFF,
+            sender_user__isnull=False,
+        )
+        .exclude(sender_user_id=user.pk)
+        .select_related("sender_user")
+    )
+    seen_at = None
+    if seen_message_id:
+        try:
+            seen_at = (
+                Message.objects.filter(channel=channel, pk=uuid.UUID(seen_message_id))
+                .values_list("created_at", flat=True)
+                .first()
+            )
+        except ValueError:
+            seen_at = None
+    if seen_at is not None:
+        replies = replies.filter(created_at__gt=seen_at)
+    elif seen_message_id:
+        return None  # an unknown marker: do not guess
+    return replies.order_by("-created_at").first()
+
+
+def channel_close(*, channel: PatientChannel, user: User) -> None:
+    """Staff close the conversation: it leaves the open folder until the patient writes again."""
+    _status_set(channel=channel, user=user, status=PatientChannel.Status.CLOSED)
+
+
+def channel_reopen(*, channel: PatientChannel, user: User) -> None:
+    _status_set(channel=channel, user=user, status=PatientChannel.Status.OPEN)
+
+
+def _status_set(*, channel: PatientChannel, user: User, status: str) -> None:
+    if channel.status == status:
+        return
+    with transaction.atomic():
+        channel.status = status
+        fields = ["status"]
+        if status == PatientChannel.Status.CLOSED and channel.needs_action:
+            channel.needs_action = False
+            fields.append("needs_action")
+        channel.save(update_fields=fields)
+        kind = (
+            ChannelEvent.Kind.CLOSED
+            if status == PatientChannel.Status.CLOSED
+            else ChannelEvent.Kind.REOPENED
+        )
+        ChannelEvent.objects.create(
+            channel=channel, practice_id=channel.practice_id, kind=kind, actor=user
+        )
+
+
+def channel_assign(*, channel: PatientChannel, user: User, assignee_id: object) -> None:
+    """Assign the conversation to a member of its practice (`assignee_id` None: unassign).
+
+    Someone who is not a member of the channel's practice is refused (`unknown_assignee`)."""
+    assignee = None
+    if assignee_id is not None:
+        assignee = (
+            practice_members(practice=channel.practice).filter(pk=_int_or_none(assignee_id)).first()
+        )
+        if assignee is None:
+            raise NotFound("No such colleague in this practice.", code="unknown_assignee")
+    if channel.assignee_id == (assignee.pk if assignee else None):
+        return
+    with transaction.atomic():
+        channel.assignee = assignee
+        channel.save(update_fields=["assignee"])
+        ChannelEvent.objects.create(
+            channel=channel,
+            practice_id=channel.practice_id,
+            kind=ChannelEvent.Kind.ASSIGNED if assignee else ChannelEvent.Kind.UNASSIGNED,
+            actor=user,
+            subject=assignee,
+        )
+
+
+def channel_star_toggle(*, channel: PatientChannel, user: User) -> bool:
+    """Star or unstar the conversation for `user` alone; returns whether it is now starred."""
+    starred = channel.starred_by.filter(pk=user.pk).exists()
+    if starred:
+        channel.starred_by.remove(user)
+    else:
+        channel.starred_by.add(user)
+    return not starred
+
+
+def note_add(*, channel: PatientChannel, author: User, body: str) -> InternalNote:
+    """An internal note; each `@username` of a member of the practice notifies that person."""
+    text = body.strip()
+    if not text:
+        raise InvalidInput("Write the note first.", code="empty_note", field="body")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InvalidInput(
+            f"A note can be at most {NOTE_MAX_LENGTH} characters.",
+            code="note_too_long",
+            field="body",
+        )
+    names = {name.rstrip(".").lower() for name in _MENTION_RE.findall(text)}
+    with transaction.atomic():
+        note = InternalNote.objects.create(channel=channel, author=author, body=text)
+        if names:
+            mentioned = [
+                member
+                for member in practice_members(practice=channel.practice)
+                if member.get_username().lower() in names and member.pk != author.pk
+            ]
+            Notification.objects.bulk_create(
+                Notification(
+                    user=member, kind=Notification.Kind.MENTION, channel=channel, note=note
+                )
+                for member in mentioned
+            )
+        AuditLog.objects.create(
+            user=author, action=AuditLog.Action.NOTE_ADDED, channel_id=channel.pk
+        )
+    return note
+
+
+def channel_viewed(*, channel: PatientChannel, user: User, ip_address: str | None = None) -> None:
+    """A staff member opened the conversation: audit it, mark it read, and note their presence."""
+    now = timezone.now()
+    AuditLog.objects.create(
+        user=user,
+        action=AuditLog.Action.CHANNEL_VIEWED,
+        channel_id=channel.pk,
+        ip_address=ip_address,
+        at=now,
+    )
+    _read_mark(channel=channel, user=user, at=now)
+    presence_touch(channel=channel, user=user, at=now)
+
+
+def presence_touch(
+    *, channel: PatientChannel, user: User, at: datetime.datetime | None = None
+) -> None:
+    ChannelPresence.objects.update_or_create(
+        channel=channel, user=user, defaults={"last_seen_at": at or timezone.now()}
+    )
+
+
+def presence_leave(*, channel: PatientChannel, user: User) -> None:
+    ChannelPresence.objects.filter(channel=channel, user=user).delete()
+
+
+def _read_mark(*, channel: PatientChannel, user: User, at: datetime.datetime) -> None:
+    ChannelRead.objects.update_or_create(channel=channel, user=user, defaults={"read_at": at})
+
+
+def notifications_mark_read(*, user: User, channel: PatientChannel) -> None:
+    Notification.objects.filter(user=user, channel=channel, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def quick_response_save(
+    *,
+    practice: Practice,
+    topic: str,
+    text: str,
+    language: str = "en",
+    response: QuickResponse | None = None,
+) -> QuickResponse:
+    """Add or change one of a practice's quick responses (the caller checked the manager)."""
+    response = response or QuickResponse(practice=practice)
+    if response.practice_id != practice.pk:
+        raise NotFound("No such quick response.", code="unknown_quick_response")
+    response.topic, response.text, response.language = topic.strip(), text.strip(), language
+    _full_clean(response)
+    response.save()
+    return response
+
+
+def smart_phrase_save(
+    *, owner: User, enterprise_id: object, name: str, text: str, phrase: SmartPhrase | None = None
+) -> SmartPhrase:
+    """Add or change a staff member's own smart phrase."""
+    phrase = phrase or SmartPhrase(owner=owner, enterprise_id=enterprise_id)
+    if phrase.owner_id != owner.pk:
+        raise NotFound("No such smart phrase.", code="unknown_smart_phrase")
+    phrase.name, phrase.text = name.strip(), text.strip()
+    _full_clean(phrase)
+    phrase.save()
+    return phrase
+
+
+def _full_clean(obj: Any) -> None:
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        field_name, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(messages[0], code="invalid", field=field_name) from exc
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None

@@ -5,6 +5,8 @@
    holiday's own message or the practice's after-hours message, in the patient's language when
    known and translated; at most once per channel per `AFTER_HOURS_INTERVAL`.
 2. The practice's inbound automations (`InboundAutomation`), in order: reply, assign, close.
+   An automation's reply goes to one channel at most once per `AUTOMATION_REPLY_INTERVAL`, so
+   an auto-responder on the other end cannot pull it into an endless exchange.
 
 Every text goes out through the one send path (`message_send`, sender "automation"); a send the
 path refuses (the number opted out, the line is off) is skipped, not an error.
@@ -23,11 +25,12 @@ from channels_app.models import PatientChannel
 from channels_app.services import channel_assign_automatically, channel_close_automatically
 from practices.hours import closed_message_for, practice_is_open
 
-from .models import AfterHoursReply, InboundAutomation, Message
+from .models import AfterHoursReply, AutomationReply, InboundAutomation, Message
 
 logger = logging.getLogger(__name__)
 
 AFTER_HOURS_INTERVAL = datetime.timedelta(hours=12)
+AUTOMATION_REPLY_INTERVAL = datetime.timedelta(hours=1)
 
 
 def inbound_automations_run(
@@ -49,11 +52,25 @@ def inbound_automations_run(
         if not _condition_holds(automation, message=message, channel=channel, open_now=open_now):
             continue
         if automation.reply.strip():
-            _send(channel=channel, body=automation.reply, why=f"automation {automation.pk}")
+            _automation_reply(automation=automation, channel=channel, at=at)
         if automation.assign_to is not None:
             channel_assign_automatically(channel=channel, user=automation.assign_to)
         if automation.close_channel:
             channel_close_automatically(channel=channel)
+
+
+def _automation_reply(
+    *, automation: InboundAutomation, channel: PatientChannel, at: datetime.datetime
+) -> None:
+    if AutomationReply.objects.filter(
+        automation=automation, channel=channel, sent_at__gt=at - AUTOMATION_REPLY_INTERVAL
+    ).exists():
+        return
+    message = _send(channel=channel, body=automation.reply, why=f"automation {automation.pk}")
+    if message is not None:
+        AutomationReply.objects.create(
+            automation=automation, channel=channel, message=message, sent_at=at
+        )
 
 
 def _condition_holds(

@@ -456,3 +456,26 @@ class AfterHoursReply(models.Model):
 
     def __str__(self) -> str:
         return f"After-hours reply at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class AutomationReply(models.Model):
+    """An automation's auto-reply that went out. An automation answers one channel at most once
+    per `messaging.automations.AUTOMATION_REPLY_INTERVAL`: two auto-responders (ours and a
+    patient's phone, or a bot) must not keep answering each other."""
+
+    automation = models.ForeignKey(
+        InboundAutomation, on_delete=models.CASCADE, related_name="replies"
+    )
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["automation", "channel", "-sent_at"], name="automationreply_recent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Automatic reply at {self.sent_at:%Y-%m-%d %H:%M}"

@@ -482,7 +482,7 @@ def _seed_call_to_text(name: str, call_center: Practice) -> list[dict[str, Any]]
         (CallToTextWorkflow.Kind.CALL_TO_TEXT, CALL_TO_TEXT_MESSAGE),
         (CallToTextWorkflow.Kind.ABANDONED_CALL, ABANDONED_CALL_MESSAGE),
     ):
-        token = _secret(name, f"call_to_text:{kind}", 48)
+        token = _secret(name, f"call_to_text:{kind}", 64)
         workflow = CallToTextWorkflow.objects.filter(
             practice=call_center, kind=kind, language="en"
         ).first()

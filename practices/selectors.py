@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Practice
+from artera.errors import NotFound
+
+from .models import Membership, Practice
 
 
 def practice_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Practice]:
@@ -17,3 +23,45 @@ def practice_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
     if not user.is_authenticated:
         return Practice.objects.none()
     return Practice.objects.filter(memberships__user_id=user.pk).order_by("name")
+
+
+def practice_members(*, practice: Practice) -> QuerySet[Any]:
+    """The people who work in `practice` (who a conversation can be assigned to or @mentioned)."""
+    return (
+        get_user_model()
+        .objects.filter(memberships__practice=practice, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def practice_get_managed_by_user(
+    *, user: AbstractBaseUser | AnonymousUser, practice_id: object
+) -> Practice:
+    """A practice `user` manages; `NotFound` for a missing practice and for one they do not
+    manage alike (a staff member learns nothing about other practices' settings)."""
+    practice = (
+        practice_list_for_user(user=user)
+        .filter(memberships__user_id=user.pk, memberships__role=Membership.Role.MANAGER)
+        .filter(pk=_uuid_or_none(practice_id))
+        .first()
+    )
+    if practice is None:
+        raise NotFound("No such practice.", code="unknown_practice")
+    return practice
+
+
+def practice_ids_managed_by_user(*, user: AbstractBaseUser | AnonymousUser) -> set[Any]:
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(user_id=user.pk, role=Membership.Role.MANAGER).values_list(
+            "practice_id", flat=True
+        )
+    )
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -67,7 +67,8 @@ def one_way_line(make_line: Callable[..., Line]) -> Line:
 
 
 def test_a_one_way_practice_replies_and_closes_the_channel(one_way_line: Line) -> None:
-    message = text(one_way_line, "Can I reschedule?")
+    start = datetime.datetime(2026, 11, 23, 15, 0, tzinfo=datetime.UTC)
+    message = text(one_way_line, "Can I reschedule?", at=start)
 
     channel = PatientChannel.objects.get(pk=message.channel_id)
     assert (channel.status, channel.needs_action) == ("closed", False)
@@ -76,11 +77,24 @@ def test_a_one_way_practice_replies_and_closes_the_channel(one_way_line: Line) -
     assert auto_replies(one_way_line) == [expected]
     assert channel.messages.filter(body="Can I reschedule?").exists()
 
-    # The next text reopens the conversation, and the automation closes it again.
-    text(one_way_line, "Hello?", sid="SM2")
+    # The next text reopens the conversation and the automation closes it again, but does not
+    # answer again within the hour: an auto-responder on the other end can't start a loop.
+    text(one_way_line, "Hello?", sid="SM2", at=start + datetime.timedelta(minutes=5))
     channel.refresh_from_db()
     assert channel.status == "closed"
+    assert len(auto_replies(one_way_line)) == 1
+
+    text(one_way_line, "Anyone?", sid="SM3", at=start + datetime.timedelta(minutes=61))
     assert len(auto_replies(one_way_line)) == 2
+
+
+def test_two_auto_responders_do_not_loop(one_way_line: Line) -> None:
+    """A patient's phone that auto-answers every text gets one reply per hour from us."""
+    start = datetime.datetime(2026, 11, 23, 15, 0, tzinfo=datetime.UTC)
+    for i in range(20):
+        text(one_way_line, "I'm driving, I'll text you later.", sid=f"SM{i}", at=start)
+
+    assert len(auto_replies(one_way_line)) == 1
 
 
 def test_the_one_way_condition_needs_a_one_way_practice(line: Line) -> None:
@@ -99,14 +113,15 @@ def test_keyword_list_assigns_to_a_member(line: Line) -> None:
         assign_to=biller,
         reply="Our billing team will get back to you.",
     )
-    first = text(line, "A question about my BILLING statement", sid="SM1")
+    start = datetime.datetime(2026, 11, 23, 15, 0, tzinfo=datetime.UTC)
+    first = text(line, "A question about my BILLING statement", sid="SM1", at=start)
     first.channel.refresh_from_db()
     assert first.channel.assignee == biller
     assert auto_replies(line) == ["Our billing team will get back to you."]
 
-    for i, body in enumerate(["what's my co-pay?", "Invoice?"]):
-        text(line, body, sid=f"SMk{i}")
-    text(line, "rebilling is not a match", sid="SM9")
+    # Hours apart, so the once-an-hour reply limit does not hide a match.
+    for i, body in enumerate(["what's my co-pay?", "Invoice?", "rebilling is not a match"]):
+        text(line, body, sid=f"SMk{i}", at=start + datetime.timedelta(hours=2 * (i + 1)))
     assert len(auto_replies(line)) == 3
 
 

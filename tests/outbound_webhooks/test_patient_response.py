@@ -1,0 +1,83 @@
+"""`patient.response`: a patient's text in a conversation where an API client has texted goes to
+that client, naming the API message it answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from messaging.models import Message
+from messaging.simulator import simulator_patient_texts
+from practices.models import Line
+from webhooks.models import WebhookDelivery
+from webhooks.services import ApiClientCredentials
+
+from .conftest import PATIENT, Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_reply_to_an_api_message(
+    send: Callable[..., Message],
+    run: Callable[..., Any],
+    receiver: Receiver,
+    line: Line,
+    credentials: ApiClientCredentials,
+) -> None:
+    send(body="First reminder")
+    latest = send(body="Second reminder")
+    receiver.requests.clear()
+    reply = run(
+        simulator_patient_texts,
+        from_number=PATIENT,
+        to_number=line.phone_number.as_e164,
+        body="Can I come at 10 instead?",
+    )
+    (request,) = receiver.requests
+    payload = Webhook(credentials.webhook_secret).verify(request.body, request.headers)
+    assert payload["type"] == "patient.response"
+    data = payload["data"]
+    assert data == {
+        "message_id": str(reply.pk),
+        "channel_id": str(latest.channel_id),
+        "patient_id": None,
+        "from": PATIENT,
+        "body": "Can I come at 10 instead?",
+        "secure": False,
+        "in_reply_to": str(latest.pk),
+        "at": data["at"],
+    }
+    assert payload["timestamp"] == data["at"]
+    delivery = WebhookDelivery.objects.get(event_type="patient.response")
+    assert delivery.status == "delivered"
+
+
+def test_no_webhook_for_a_conversation_without_api_messages(
+    send: Callable[..., Message], run: Callable[..., Any], receiver: Receiver, line: Line
+) -> None:
+    send(sender_kind=Message.SenderKind.STAFF, sender_api_client=None)
+    run(
+        simulator_patient_texts,
+        from_number=PATIENT,
+        to_number=line.phone_number.as_e164,
+        body="Thanks",
+    )
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_keywords_are_not_responses(
+    send: Callable[..., Message], run: Callable[..., Any], receiver: Receiver, line: Line
+) -> None:
+    send()
+    receiver.requests.clear()
+    run(
+        simulator_patient_texts,
+        from_number=PATIENT,
+        to_number=line.phone_number.as_e164,
+        body="STOP",
+    )
+    assert [r.json()["type"] for r in receiver.requests if r.json()["type"] != "message.status"] == []
