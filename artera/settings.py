@@ -433,3 +433,22 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
     "schedule": WEBHOOK_SWEEP_SECONDS,
     "options": {"queue": WEBHOOK_CELERY_QUEUE, "expires": WEBHOOK_SWEEP_SECONDS},
 }
+# urllib3 logs every request line (paths and query strings: integrators' tokens, and phone
+# numbers in provider lookups) at DEBUG; webhook deliveries are logged by webhooks.delivery.
+LOGGING["loggers"]["urllib3"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- Secure messaging portal ----------------------------------------------------------------
+# A secure message's SMS carries only a notice and a link to the portal (/secure/<token>/), where
+# the patient proves who they are (date of birth, sometimes a texted code) and reads and replies.
+SECURE_LINK_TTL_DAYS = env_int("SECURE_LINK_TTL_DAYS", 7)
+# A link opened this long after it was sent (or superseded by a newer one) also asks for a code.
+SECURE_LINK_CODE_AFTER_HOURS = env_int("SECURE_LINK_CODE_AFTER_HOURS", 24)
+# This many wrong answers in a row lock the link for SECURE_LINK_LOCKOUT_MINUTES.
+SECURE_LINK_MAX_FAILURES = env_int("SECURE_LINK_MAX_FAILURES", 5)
+SECURE_LINK_LOCKOUT_MINUTES = env_int("SECURE_LINK_LOCKOUT_MINUTES", 15)
+# The texted one-time code: how long it is good for, and how often a new one may be asked for.
+SECURE_CODE_TTL_MINUTES = env_int("SECURE_CODE_TTL_MINUTES", 10)
+SECURE_CODE_RESEND_SECONDS = env_int("SECURE_CODE_RESEND_SECONDS", 60)
+# The patient's portal session (its own key in the session, never a Django login) ends after
+# this many idle minutes.
+SECURE_PORTAL_IDLE_MINUTES = env_int("SECURE_PORTAL_IDLE_MINUTES", 15)

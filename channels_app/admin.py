@@ -13,7 +13,17 @@ from django.utils.html import format_html
 
 from practices.admin import FixedAfterCreationMixin, NormalizedSearchAdmin
 
-from .models import Patient, PatientChannel, PatientPhone
+from .models import (
+    AuditLog,
+    ChannelEvent,
+    ChannelPresence,
+    ChannelRead,
+    InternalNote,
+    Notification,
+    Patient,
+    PatientChannel,
+    PatientPhone,
+)
 
 
 class PatientPhoneInlineForm(forms.ModelForm):
@@ -114,3 +124,66 @@ class PatientChannelAdmin(FixedAfterCreationMixin, NormalizedSearchAdmin):
         count = getattr(obj, "message_count", None)
         label = "Messages" if count is None else f"{count} message{'' if count == 1 else 's'}"
         return format_html('<a href="{}">{}</a>', url, label)
+
+
+# --- The collaborative inbox's records ------------------------------------------------------
+
+
+@admin.register(ChannelEvent)
+class ChannelEventAdmin(admin.ModelAdmin):
+    list_display = ("kind", "channel", "actor", "subject", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("channel__patient", "channel__known_patient", "actor", "subject")
+    search_fields = ("actor__username", "subject__username")
+    raw_id_fields = ("channel", "practice", "actor", "subject")
+    date_hierarchy = "created_at"
+
+
+@admin.register(InternalNote)
+class InternalNoteAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "channel", "author", "created_at")
+    list_select_related = ("channel__patient", "channel__known_patient", "author")
+    search_fields = ("body", "author__username")
+    raw_id_fields = ("channel", "author")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("kind", "user", "channel", "created_at", "read_at")
+    list_filter = ("kind",)
+    list_select_related = ("user", "channel__patient", "channel__known_patient")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user", "channel", "note")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    """The HIPAA trail: read-only here (rows are only ever written by the inbox)."""
+
+    list_display = ("at", "action", "user", "channel_id", "message_id", "ip_address")
+    list_filter = ("action",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ChannelPresence)
+class ChannelPresenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "last_seen_at")
+    list_select_related = ("user", "channel__patient", "channel__known_patient")
+    search_fields = ("user__username",)
+    raw_id_fields = ("channel", "user")
+
+
+@admin.register(ChannelRead)
+class ChannelReadAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "read_at")
+    list_select_related = ("user", "channel__patient", "channel__known_patient")
+    search_fields = ("user__username",)
+    raw_id_fields = ("channel", "user")

@@ -11,7 +11,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
@@ -23,7 +23,14 @@ from messaging.models import Message, MessageStatus, MpspPrompt
 from practices.models import BUILTIN_SMART_PHRASES, Enterprise, QuickResponse, SmartPhrase
 from practices.selectors import practice_list_for_user
 
-from .models import ChannelEvent, ChannelPresence, ChannelRead, InternalNote, Patient, PatientChannel
+from .models import (
+    ChannelEvent,
+    ChannelPresence,
+    ChannelRead,
+    InternalNote,
+    Patient,
+    PatientChannel,
+)
 
 INBOX_STATUSES = ("open", "closed", "all")
 INBOX_ASSIGNED = ("me", "unassigned")
@@ -95,9 +102,9 @@ def channel_list_for_user(
         channels = channels.filter(_search_condition(filters.q))
     last_message = Message.objects.filter(channel=OuterRef("pk")).order_by("-created_at")
     last_inbound = last_message.filter(direction=Message.Direction.INBOUND)
-    read_at = ChannelRead.objects.filter(channel=OuterRef("pk"), user_id=user.pk)
+    read_at = ChannelRead.objects.filter(channel=OuterRef("pk"), user_id=_user_id(user))
     starred = PatientChannel.starred_by.through.objects.filter(
-        patientchannel_id=OuterRef("pk"), user_id=user.pk
+        patientchannel_id=OuterRef("pk"), user_id=_user_id(user)
     )
     return (
         channels.select_related("patient", "known_patient", "line", "practice", "assignee")
@@ -193,14 +200,10 @@ def channel_stamp_for_user(*, user: AbstractBaseUser | AnonymousUser, channel_id
                 )[:1]
             ),
             note_id=Subquery(
-                InternalNote.objects.filter(channel=OuterRef("pk"))
-                .order_by("-id")
-                .values("id")[:1]
+                InternalNote.objects.filter(channel=OuterRef("pk")).order_by("-id").values("id")[:1]
             ),
             event_id=Subquery(
-                ChannelEvent.objects.filter(channel=OuterRef("pk"))
-                .order_by("-id")
-                .values("id")[:1]
+                ChannelEvent.objects.filter(channel=OuterRef("pk")).order_by("-id").values("id")[:1]
             ),
         )
         .values_list(
@@ -268,7 +271,7 @@ def channel_thread(*, channel: PatientChannel) -> Thread:
     entries += [ThreadEntry("note", n.created_at, n) for n in notes]
     entries += [ThreadEntry("event", e.created_at, e) for e in events]
     for prompt in prompts:
-        chosen = next(
+        chosen: dict[str, Any] = next(
             (o for o in prompt.options if o.get("channel_id") == str(channel.pk)),
             {},
         )
@@ -293,7 +296,7 @@ def channel_viewers(
     since = timezone.now() - PRESENCE_WINDOW
     rows = (
         ChannelPresence.objects.filter(channel=channel, last_seen_at__gte=since)
-        .exclude(user_id=user.pk)
+        .exclude(user_id=_user_id(user))
         .select_related("user")
         .order_by("user__first_name", "user__username")
     )
@@ -327,18 +330,18 @@ def smart_phrases_for_user(
         for name, description in BUILTIN_SMART_PHRASES.items()
     }
     rows = SmartPhrase.objects.filter(
-        Q(owner__isnull=True) | Q(owner_id=user.pk), enterprise_id=enterprise_id
+        Q(owner__isnull=True) | Q(owner_id=user.pk), enterprise_id=cast(uuid.UUID, enterprise_id)
     ).order_by(F("owner_id").asc(nulls_first=True), "name")
     for phrase in rows:
         choices[phrase.name] = PhraseChoice(
             phrase.name, phrase.text[:80], "mine" if phrase.owner_id else "general"
         )
-    return sorted(choices.values(), key=lambda c: ({"mine": 0, "general": 1}.get(c.kind, 2), c.name))
+    return sorted(
+        choices.values(), key=lambda c: ({"mine": 0, "general": 1}.get(c.kind, 2), c.name)
+    )
 
 
-def smart_phrases_owned(
-    *, user: AbstractBaseUser | AnonymousUser
-) -> QuerySet[SmartPhrase]:
+def smart_phrases_owned(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[SmartPhrase]:
     return SmartPhrase.objects.filter(owner_id=user.pk).select_related("enterprise")
 
 
@@ -358,6 +361,18 @@ def patients_search_for_user(
         .distinct()
         .order_by("last_name", "first_name")[:limit]
     )
+
+
+def patient_get_for_user(*, user: AbstractBaseUser | AnonymousUser, patient_id: object) -> Patient:
+    """A patient the enterprise-wide search may show `user` (`NotFound` otherwise)."""
+    pk = _uuid_or_none(str(patient_id))
+    enterprises = Enterprise.objects.filter(
+        practices__in=practice_list_for_user(user=user), allow_enterprise_patient_access=True
+    )
+    patient = Patient.objects.filter(pk=pk, enterprise__in=enterprises).first() if pk else None
+    if patient is None:
+        raise NotFound("No such patient.", code="unknown_patient")
+    return patient
 
 
 def _search_condition(q: str) -> Q:
@@ -391,6 +406,10 @@ def _phone_condition(q: str, field_name: str) -> Q:
     return Q(**{f"{field_name}__contains": digits})
 
 
+def _user_id(user: AbstractBaseUser | AnonymousUser) -> int:
+    return cast(int, user.pk)
+
+
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
@@ -401,7 +420,7 @@ def _cursor_parse(raw: str) -> tuple[datetime.datetime, uuid.UUID] | None:
     pk = _uuid_or_none(pk_text)
     if at is None or pk is None or timezone.is_naive(at):
         return None
-    return at, pk
+    return at, uuid.UUID(pk)
 
 
 def _uuid_or_none(value: str) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -279,6 +279,25 @@ def _newer_staff_reply(
     return replies.order_by("-created_at").first()
 
 
+def channel_start(*, patient: Patient, practice: Practice) -> PatientChannel:
+    """The conversation of `practice` (its default line) with `patient`, created when needed,
+    texting the patient's primary number. The caller checked both are the user's to use."""
+    if patient.enterprise_id != practice.enterprise_id:
+        raise NotFound("No such patient.", code="unknown_patient")
+    phone = (
+        PatientPhone.objects.filter(patient=patient)
+        .order_by("-is_primary", "id")
+        .values_list("number", flat=True)
+        .first()
+    )
+    if phone is None:
+        raise Refused("This patient has no phone number to text.", code="no_phone")
+    line = Line.objects.filter(practice=practice, is_default=True, is_active=True).first()
+    if line is None:
+        raise Refused("This practice has no default line to text from.", code="no_default_line")
+    return channel_get_or_create(practice=practice, line=line, phone=str(phone), patient=patient)
+
+
 def channel_close(*, channel: PatientChannel, user: User) -> None:
     """Staff close the conversation: it leaves the open folder until the patient writes again."""
     _status_set(channel=channel, user=user, status=PatientChannel.Status.CLOSED)
@@ -433,7 +452,7 @@ def smart_phrase_save(
     *, owner: User, enterprise_id: object, name: str, text: str, phrase: SmartPhrase | None = None
 ) -> SmartPhrase:
     """Add or change a staff member's own smart phrase."""
-    phrase = phrase or SmartPhrase(owner=owner, enterprise_id=enterprise_id)
+    phrase = phrase or SmartPhrase(owner=owner, enterprise_id=cast(uuid.UUID, enterprise_id))
     if phrase.owner_id != owner.pk:
         raise NotFound("No such smart phrase.", code="unknown_smart_phrase")
     phrase.name, phrase.text = name.strip(), text.strip()

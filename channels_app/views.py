@@ -1,35 +1,517 @@
-"""Staff pages. Views parse the request, call a selector or service, and render."""
+"""Staff pages. Views parse the request, call a selector or service, and render.
+
+Every channel view starts with `channel_get_for_user` (or `channel_stamp_for_user`), which
+answers 404 for another practice's conversation. Actions answer an htmx request with the piece
+of page that changed (and an `HX-Trigger: thread-changed` so the thread refreshes at once) and a
+plain form post with a redirect back to the thread.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+import functools
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from practices.selectors import practice_list_for_user
+from artera.errors import ApplicationError, NotFound
+from practices.models import Language, Membership, QuickResponse, SmartPhrase
+from practices.selectors import (
+    practice_get_managed_by_user,
+    practice_list_for_user,
+    practice_members,
+)
 
-from .selectors import InboxFilters, channel_list_for_user
+from . import services
+from .forms import NoteForm, QuickResponseForm, ReplyForm, SmartPhraseForm
+from .models import Notification, PatientChannel
+from .selectors import (
+    InboxFilters,
+    channel_get_for_user,
+    channel_page_for_user,
+    channel_stamp_for_user,
+    channel_thread,
+    channel_viewers,
+    inbox_stamp,
+    patient_get_for_user,
+    patients_search_for_user,
+    quick_responses_by_topic,
+    smart_phrases_for_user,
+    smart_phrases_owned,
+)
 
 INBOX_PAGE_SIZE = 50
+THREAD_CHANGED = "thread-changed"
+
+View = Callable[..., HttpResponse]
+
+
+def login_required(view: View) -> View:
+    """`login_required` that also works for htmx: a poll or action whose session ran out sends
+    the whole page to the sign-in form (`HX-Redirect`) instead of having htmx follow the redirect
+    and swap the sign-in page into a fragment."""
+    plain = django_login_required(view)
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated or not request.htmx:  # type: ignore[attr-defined]
+            return plain(request, *args, **kwargs)
+        current = request.headers.get("HX-Current-URL") or request.get_full_path()
+        target = redirect_to_login(current, settings.LOGIN_URL)["Location"]
+        return HttpResponse(status=204, headers={"HX-Redirect": target})
+
+    return wrapped
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("inbox")
 
 
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _channel_or_404(request: HttpRequest, channel_id: object) -> PatientChannel:
+    try:
+        return channel_get_for_user(user=request.user, channel_id=channel_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def passive(view: View) -> View:
+    """For requests the page makes on its own (polls, presence heartbeats): they do not count
+    as activity, so they must not push back the session's idle timeout
+    (`SESSION_SAVE_EVERY_REQUEST` would otherwise keep an unattended tab signed in forever).
+    The session is still checked, and one that ran out ends the poll (see `login_required`)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        session = getattr(request, "session", None)
+        if session is not None and not session.modified:
+            session.save = _no_save
+        return response
+
+    return wrapped
+
+
+def _no_save(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+# --- The inbox list -----------------------------------------------------------------------------
+
+
 @login_required
+@require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_query(request.GET.dict())
-    channels = channel_list_for_user(user=request.user, filters=filters)
-    page = Paginator(channels, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    practices = practice_list_for_user(user=request.user).annotate(
+        is_manager=Exists(
+            Membership.objects.filter(
+                practice=OuterRef("pk"),
+                user_id=cast(int, request.user.pk),
+                role=Membership.Role.MANAGER,
+            )
+        )
+    )
     return render(
         request,
         "channels_app/inbox.html",
         {
-            "page": page,
-            "filters": filters,
+            **_list_context(request, filters),
             "status_choices": [("open", "Open"), ("closed", "Closed"), ("all", "All")],
-            "practices": practice_list_for_user(user=request.user),
+            "assigned_choices": [("", "Anyone"), ("me", "Mine"), ("unassigned", "Unassigned")],
+            "practices": practices,
+            "patients": patients_search_for_user(user=request.user, q=filters.q),
+            "mentions": Notification.objects.filter(
+                user_id=cast(int, request.user.pk), read_at__isnull=True
+            ).count(),
+        },
+    )
+
+
+@passive
+@login_required
+@require_GET
+def inbox_live(request: HttpRequest) -> HttpResponse:
+    """The inbox's poll: 204 (nothing to swap) while the fingerprint is unchanged."""
+    if request.GET.get("since") == inbox_stamp(user=request.user):
+        return HttpResponse(status=204)
+    filters = InboxFilters.from_query(request.GET.dict())
+    return render(request, "channels_app/_channel_list.html", _list_context(request, filters))
+
+
+def _list_context(request: HttpRequest, filters: InboxFilters) -> dict[str, Any]:
+    page = channel_page_for_user(user=request.user, filters=filters, size=INBOX_PAGE_SIZE)
+    return {
+        "page": page,
+        "filters": filters,
+        # Only the first page follows new activity: a later page keeps its place.
+        "stamp": inbox_stamp(user=request.user) if filters.after is None else None,
+    }
+
+
+# --- The thread ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
+    channel = _channel_or_404(request, channel_id)
+    services.channel_viewed(channel=channel, user=request.user, ip_address=_client_ip(request))
+    services.notifications_mark_read(user=request.user, channel=channel)
+    thread = channel_thread(channel=channel)
+    return render(
+        request,
+        "channels_app/thread.html",
+        {
+            **_thread_context(request, channel, thread=thread),
+            "form": ReplyForm(
+                initial={
+                    "secure": channel.is_verified,
+                    "seen": thread.latest_message.pk if thread.latest_message else "",
+                }
+            ),
+            "note_form": NoteForm(),
+            "quick_responses": quick_responses_by_topic(channel=channel),
+            "phrases": smart_phrases_for_user(
+                user=request.user, enterprise_id=channel.practice.enterprise_id
+            ),
+            "viewers": channel_viewers(channel=channel, user=request.user),
+        },
+    )
+
+
+@passive
+@login_required
+@require_GET
+def channel_live(request: HttpRequest, channel_id: str) -> HttpResponse:
+    """The thread's poll: 204 while nothing changed (one query), else the new timeline."""
+    try:
+        stamp = channel_stamp_for_user(user=request.user, channel_id=channel_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if request.GET.get("since") == stamp:
+        return HttpResponse(status=204)
+    channel = _channel_or_404(request, channel_id)
+    return render(
+        request,
+        "channels_app/_live.html",
+        _thread_context(request, channel, thread=channel_thread(channel=channel), stamp=stamp),
+    )
+
+
+def _thread_context(
+    request: HttpRequest, channel: PatientChannel, *, thread: Any, stamp: str | None = None
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "thread": thread,
+        "stamp": stamp or channel_stamp_for_user(user=request.user, channel_id=channel.pk),
+        **_header_context(request, channel),
+    }
+
+
+def _header_context(request: HttpRequest, channel: PatientChannel) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "colleagues": practice_members(practice=channel.practice),
+        "is_starred": channel.starred_by.filter(pk=cast(int, request.user.pk)).exists(),
+    }
+
+
+@passive
+@login_required
+@require_POST
+def channel_presence(request: HttpRequest, channel_id: str) -> HttpResponse:
+    """Refreshed every few seconds by an open thread: who else is looking at it."""
+    channel = _channel_or_404(request, channel_id)
+    if request.POST.get("leave"):
+        services.presence_leave(channel=channel, user=request.user)
+        return HttpResponse(status=204)
+    services.presence_touch(channel=channel, user=request.user)
+    return render(
+        request,
+        "channels_app/_presence.html",
+        {"channel": channel, "viewers": channel_viewers(channel=channel, user=request.user)},
+    )
+
+
+@login_required
+@require_POST
+def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
+    channel = _channel_or_404(request, channel_id)
+    form = ReplyForm(request.POST)
+    collision = None
+    if form.is_valid():
+        try:
+            services.channel_reply(
+                channel=channel,
+                user=request.user,
+                body=form.cleaned_data["body"],
+                secure=form.cleaned_data["secure"],
+                seen_message_id=form.cleaned_data["seen"],
+                confirmed=form.cleaned_data["confirmed"],
+                ip_address=_client_ip(request),
+            )
+        except services.ReplyCollision as exc:
+            collision = exc.other
+            form.add_error(None, exc.message)
+        except ApplicationError as exc:
+            form.add_error("body" if exc.field == "body" else None, exc.message)
+        else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("channel", channel_id=channel.pk)
+            response = render(
+                request,
+                "channels_app/_composer.html",
+                {
+                    "channel": channel,
+                    "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
+                    "sent": True,
+                },
+            )
+            response["HX-Trigger"] = THREAD_CHANGED
+            return response
+    if not request.htmx:  # type: ignore[attr-defined]
+        for error in form.non_field_errors() + form.errors.get("body", []):
+            flash.error(request, str(error))
+        return redirect("channel", channel_id=channel.pk)
+    data = request.POST.copy()
+    if collision is not None:
+        # The second press sends: the person has now seen the other reply.
+        data["confirmed"] = "1"
+        data["seen"] = str(collision.pk)
+        form = _bound_with_errors(ReplyForm(data), form)
+    response = render(
+        request,
+        "channels_app/_composer.html",
+        {"channel": channel, "form": form, "collision": collision},
+    )
+    if collision is not None:
+        response["HX-Trigger"] = THREAD_CHANGED
+    return response
+
+
+def _bound_with_errors(new: ReplyForm, old: ReplyForm) -> ReplyForm:
+    new.is_valid()
+    for error in old.non_field_errors():
+        new.add_error(None, error)
+    return new
+
+
+@login_required
+@require_POST
+def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
+    channel = _channel_or_404(request, channel_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(channel=channel, author=request.user, body=form.cleaned_data["body"])
+        except ApplicationError as exc:
+            form.add_error("body", exc.message)
+        else:
+            form = NoteForm()
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("channel", channel_id=channel.pk)
+            response = render(
+                request, "channels_app/_note_form.html", {"channel": channel, "note_form": form}
+            )
+            response["HX-Trigger"] = THREAD_CHANGED
+            return response
+    if not request.htmx:  # type: ignore[attr-defined]
+        for error in form.errors.get("body", []):
+            flash.error(request, str(error))
+        return redirect("channel", channel_id=channel.pk)
+    return render(request, "channels_app/_note_form.html", {"channel": channel, "note_form": form})
+
+
+def _channel_action(
+    action: Callable[[HttpRequest, PatientChannel], None],
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, channel_id: str) -> HttpResponse:
+        channel = _channel_or_404(request, channel_id)
+        try:
+            action(request, channel)
+        except ApplicationError as exc:
+            flash.error(request, exc.message)
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect("channel", channel_id=channel.pk)
+        response = render(
+            request, "channels_app/_thread_header.html", _header_context(request, channel)
+        )
+        response["HX-Trigger"] = THREAD_CHANGED
+        return response
+
+    view.__name__ = action.__name__
+    return view
+
+
+def _status(request: HttpRequest, channel: PatientChannel) -> None:
+    if request.POST.get("action") == "close":
+        services.channel_close(channel=channel, user=request.user)
+    elif request.POST.get("action") == "reopen":
+        services.channel_reopen(channel=channel, user=request.user)
+
+
+def _assign(request: HttpRequest, channel: PatientChannel) -> None:
+    value = request.POST.get("assignee", "")
+    assignee = request.user.pk if value == "me" else (value or None)
+    services.channel_assign(channel=channel, user=request.user, assignee_id=assignee)
+
+
+def _star(request: HttpRequest, channel: PatientChannel) -> None:
+    services.channel_star_toggle(channel=channel, user=request.user)
+
+
+channel_status = _channel_action(_status)
+channel_assign = _channel_action(_assign)
+channel_star = _channel_action(_star)
+
+
+@login_required
+@require_POST
+def conversation_start(request: HttpRequest) -> HttpResponse:
+    """Open (or create) the conversation of one of the user's practices with a patient found by
+    the enterprise-wide search."""
+    try:
+        patient = patient_get_for_user(user=request.user, patient_id=request.POST.get("patient"))
+        channel = services.channel_start(
+            patient=patient, practice=_start_practice(request, patient.enterprise_id)
+        )
+    except ApplicationError as exc:
+        flash.error(request, exc.message)
+        return redirect("inbox")
+    return redirect("channel", channel_id=channel.pk)
+
+
+def _start_practice(request: HttpRequest, enterprise_id: Any) -> Any:
+    practices = practice_list_for_user(user=request.user).filter(enterprise_id=enterprise_id)
+    chosen = request.POST.get("practice")
+    practice = (practices.filter(pk=chosen) if chosen else practices).first()
+    if practice is None:
+        raise NotFound("No such practice.", code="unknown_practice")
+    return practice
+
+
+# --- Mentions -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def mentions(request: HttpRequest) -> HttpResponse:
+    rows = (
+        Notification.objects.filter(
+            user_id=cast(int, request.user.pk),
+            channel__practice__in=practice_list_for_user(user=request.user),
+        )
+        .select_related("channel__patient", "channel__known_patient", "note__author")
+        .order_by("-created_at")[:100]
+    )
+    return render(request, "channels_app/mentions.html", {"notifications": rows})
+
+
+# --- Smart phrases (a staff member's own) -------------------------------------------------------
+
+
+@login_required
+def smart_phrases(request: HttpRequest, phrase_id: int | None = None) -> HttpResponse:
+    practices = list(practice_list_for_user(user=request.user).select_related("enterprise"))
+    if not practices:
+        raise Http404("Not a member of any practice.")
+    enterprise_id = practices[0].enterprise_id
+    phrase = None
+    if phrase_id is not None:
+        phrase = smart_phrases_owned(user=request.user).filter(pk=phrase_id).first()
+        if phrase is None:
+            raise Http404("No such smart phrase.")
+    form = SmartPhraseForm(request.POST or None, instance_values=phrase)
+    if request.method == "POST":
+        if request.POST.get("delete") and phrase is not None:
+            phrase.delete()
+            flash.success(request, f"{{{phrase.name}}} deleted.")
+            return redirect("smart-phrases")
+        if form.is_valid():
+            try:
+                saved = services.smart_phrase_save(
+                    owner=request.user,
+                    enterprise_id=phrase.enterprise_id if phrase else enterprise_id,
+                    phrase=phrase,
+                    **form.cleaned_data,
+                )
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                flash.success(request, f"{{{saved.name}}} saved.")
+                return redirect("smart-phrases")
+    return render(
+        request,
+        "channels_app/smart_phrases.html",
+        {
+            "form": form,
+            "editing": phrase,
+            "mine": smart_phrases_owned(user=request.user).order_by("name"),
+            "general": SmartPhrase.objects.filter(
+                enterprise_id=enterprise_id, owner__isnull=True
+            ).order_by("name"),
+        },
+    )
+
+
+# --- Quick responses (managers) -----------------------------------------------------------------
+
+
+@login_required
+def quick_responses(
+    request: HttpRequest, practice_id: str, response_id: int | None = None
+) -> HttpResponse:
+    try:
+        practice = practice_get_managed_by_user(user=request.user, practice_id=practice_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    editing = None
+    if response_id is not None:
+        editing = QuickResponse.objects.filter(practice=practice, pk=response_id).first()
+        if editing is None:
+            raise Http404("No such quick response.")
+    form = QuickResponseForm(request.POST or None, instance_values=editing)
+    if request.method == "POST":
+        if request.POST.get("delete") and editing is not None:
+            editing.delete()
+            flash.success(request, "Quick response deleted.")
+            return redirect("quick-responses", practice_id=practice.pk)
+        if form.is_valid():
+            try:
+                services.quick_response_save(
+                    practice=practice, response=editing, **form.cleaned_data
+                )
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                flash.success(request, "Quick response saved.")
+                return redirect("quick-responses", practice_id=practice.pk)
+    return render(
+        request,
+        "channels_app/quick_responses.html",
+        {
+            "practice": practice,
+            "form": form,
+            "editing": editing,
+            "responses": QuickResponse.objects.filter(practice=practice).order_by(
+                "topic", "position", "id"
+            ),
+            "languages": Language.choices,
+            "back": reverse("inbox"),
         },
     )

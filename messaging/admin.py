@@ -19,6 +19,8 @@ from .models import (
     MessageStatusChange,
     MpspPrompt,
     OptOut,
+    SecureAccessAttempt,
+    SecureLink,
     ShortLink,
     SimulatorNumber,
     SimulatorText,
@@ -345,4 +347,74 @@ class AfterHoursReplyAdmin(RecordAdmin):
     id_search_fields = ("channel_id",)
     date_hierarchy = "sent_at"
     fields = ("channel", "message", "sent_at")
+    readonly_fields = fields
+
+
+# --- Secure messaging: portal links and the audit of every answer --------------------------------
+
+
+class SecureAccessAttemptInline(admin.TabularInline):
+    """The audit of a link: every date of birth and code typed on the portal (append-only)."""
+
+    model = SecureAccessAttempt
+    fields = ("at", "kind", "outcome", "success", "ip_address", "user_agent")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SecureLink)
+class SecureLinkAdmin(RecordAdmin):
+    """Links to the secure messaging portal. The token and the code are never shown: only their
+    hashes are stored, and not even those are displayed."""
+
+    list_display = (
+        "created_at",
+        "channel",
+        "expires_at",
+        "superseded_at",
+        "locked_until",
+        "failed_attempts",
+        "last_opened_at",
+    )
+    list_select_related = ("channel__patient", "channel__known_patient")
+    id_search_fields = ("id", "message_id", "channel_id", "patient_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "created_at",
+        "message",
+        "channel",
+        "patient",
+        "expires_at",
+        "superseded_at",
+        "failed_attempts",
+        "locked_until",
+        "lockouts",
+        "code_sent_at",
+        "code_expires_at",
+        "last_opened_at",
+    )
+    readonly_fields = fields
+    inlines = (SecureAccessAttemptInline,)
+
+
+@admin.register(SecureAccessAttempt)
+class SecureAccessAttemptAdmin(RecordAdmin):
+    """Every answer given on the portal: which link, which step, the outcome, from where."""
+
+    list_display = ("at", "kind", "outcome", "success", "ip_address", "link")
+    list_filter = ("kind", "outcome", "success")
+    list_select_related = ("link",)
+    search_fields = ("ip_address",)
+    id_search_fields = ("link_id",)
+    date_hierarchy = "at"
+    fields = ("link", "at", "kind", "outcome", "success", "ip_address", "user_agent")
     readonly_fields = fields

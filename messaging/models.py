@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -479,3 +480,88 @@ class AutomationReply(models.Model):
 
     def __str__(self) -> str:
         return f"Automatic reply at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+# --- Secure messaging: the patient portal's links, one-time codes and the audit of attempts -----
+
+
+class SecureLink(PublicModel):
+    """The link in a secure message's SMS notice: `/secure/<token>/` on the portal.
+
+    The token (256 bits) is never stored: the row keeps its SHA-256 (`token_hash`, looked up by
+    index) and a random `nonce` from which, with SECRET_KEY, the send path can rebuild the same
+    notice text whenever it hands the message to the carrier again (`messaging.secure`).
+
+    A link works until `expires_at` (SECURE_LINK_TTL_DAYS after it was made). A newer link in
+    the same channel supersedes it (`superseded_at`): it still works, with the code step.
+    SECURE_LINK_MAX_FAILURES wrong answers in a row lock it until `locked_until`.
+
+    Opening it asks for the patient's date of birth; a link older than
+    SECURE_LINK_CODE_AFTER_HOURS, superseded, or locked before also asks for a one-time code
+    texted to the patient (`code_hash`, valid until `code_expires_at`). Every answer is a
+    `SecureAccessAttempt` row.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="secure_link")
+    # Copied from the message: the portal shows the channel's thread; supersession is per channel.
+    channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    nonce = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lockouts = models.PositiveSmallIntegerField(default=0)
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "secure link"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["channel", "-created_at"], name="securelink_channel")]
+
+    def __str__(self) -> str:
+        return f"Secure link of {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_expired(self, at: datetime.datetime) -> bool:
+        return at >= self.expires_at
+
+    def is_locked(self, at: datetime.datetime) -> bool:
+        return self.locked_until is not None and at < self.locked_until
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.superseded_at is not None
+
+
+class SecureAccessAttempt(models.Model):
+    """One answer given on the portal (append-only): which link, which step, the outcome."""
+
+    class Kind(models.TextChoices):
+        DOB = "dob", "Date of birth"
+        CODE = "code", "Texted code"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Accepted"
+        WRONG = "wrong", "Wrong answer"
+        LOCKED = "locked", "Refused: the link is locked"
+        CODE_EXPIRED = "code_expired", "Refused: the code had expired"
+
+    link = models.ForeignKey(SecureLink, on_delete=models.CASCADE, related_name="attempts")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    success = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "secure access attempt"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["link", "-at"], name="secureattempt_link")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_outcome_display()}"

@@ -3,7 +3,8 @@
 - `message_send` is the one way out, for every source (MAPI, SMAPI, call-to-text, staff replies,
   automations, secure-message notices). It stores the message as `received`; after commit a
   Celery task runs `message_dispatch`, which hands it to the SMS gateway.
-- `message_receive_inbound` is the one way in, for every provider.
+- `message_receive_inbound` is the one way in, for every provider;
+  `message_receive_secure_reply` is its door for replies typed on the secure portal.
 - `message_status_apply` is the only writer of an outbound message's status;
   `message_status_report` is what provider status callbacks call.
 - `outbox_sweep` re-enqueues stored messages whose task was lost.
@@ -55,6 +56,7 @@ from .models import (
     MessageStatusChange,
     MpspPrompt,
     OptOut,
+    SecureLink,
     ShortLink,
 )
 from .outbox import dispatch_enqueue
@@ -69,6 +71,7 @@ from .routing import (
     mpsp_prompt_send,
     unverified_channel,
 )
+from .secure import secure_link_prepare, secure_link_save, secure_notice_text
 from .segments import segments_count
 
 if TYPE_CHECKING:
@@ -81,7 +84,6 @@ logger = logging.getLogger(__name__)
 MAX_BODY_LENGTH = 1600
 # A message waiting for an earlier one to the same patient checks back this often (at least).
 ORDER_RETRY_SECONDS = 0.5
-SECURE_NOTICE = "{practice} sent you a secure message. Open it here: {url}"
 
 
 # --- Sending --------------------------------------------------------------------------------
@@ -183,7 +185,9 @@ def message_send(
         metadata=metadata or {},
         outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS),
     )
-    count = segments_count(message_sms_text(message))
+    # A secure message's SMS is a notice with a link to the portal (`messaging.secure`).
+    secure_link = secure_link_prepare() if secure else None
+    count = segments_count(message_sms_text(message, link=secure_link))
     message.segments, message.encoding = count.segments, count.encoding
     with transaction.atomic():
         if channel is None:
@@ -192,6 +196,8 @@ def message_send(
             )
         message.channel = channel
         message.save(force_insert=True)
+        if secure_link is not None:
+            secure_link_save(link=secure_link, message=message)
         MessageStatusChange.objects.create(message=message, status=MessageStatus.RECEIVED, at=now)
         if links:
             for link in links:
@@ -202,13 +208,13 @@ def message_send(
     return message
 
 
-def message_sms_text(message: Message) -> str:
-    """What the carrier gets: the body, or for a secure message only a notice with a link (the
-    body is read on the portal)."""
+def message_sms_text(message: Message, *, link: SecureLink | None = None) -> str:
+    """What the carrier gets: the body, or for a secure message only a notice with the
+    practice's name and the link to the portal, never the content (`messaging.secure`). The
+    same message always gives the same text, so a retried hand-over is the same SMS."""
     if not message.is_secure:
         return message.body
-    url = f"{settings.PUBLIC_BASE_URL}/secure/{message.id}/"
-    return SECURE_NOTICE.format(practice=message.practice.name, url=url)
+    return secure_notice_text(message, link=link)
 
 
 def _phone(raw: str | PhoneNumber, *, field: str) -> str:
@@ -590,6 +596,62 @@ def message_receive_inbound(
         return existing
 
 
+def message_receive_secure_reply(
+    *,
+    channel: PatientChannel,
+    body: str,
+    reply_key: str,
+    received_at: datetime.datetime | None = None,
+) -> Message:
+    """A verified patient's reply on the secure portal (`messaging.secure`): the inbound path's
+    other door, for a text that did not come through a carrier.
+
+    The portal names the conversation (the link's channel), so there is nothing to route and no
+    keywords to apply (a "STOP" typed on the portal is a message, not an opt-out of texts). The
+    reply is stored as a secure inbound message from the patient, under the same per-line and
+    number lock, then delivered like every text: the conversation (re)opens and needs action,
+    the after-hours auto-response and inbound automations run (their replies are SMS, never
+    this content), and `events.on_inbound_message` handlers get it (the `patient.response`
+    webhook, with `secure: true`). A resubmitted form (the same `reply_key`) returns the first
+    message and changes nothing.
+    """
+    _body_check(body)
+    try:
+        key = uuid.UUID(str(reply_key))
+    except ValueError as exc:
+        raise InvalidInput(
+            "The form is out of date; reload the page.", code="invalid_reply_key", field="body"
+        ) from exc
+    provider_message_id = f"portal:{key}"
+    existing = _inbound_by_provider_id(provider_message_id)
+    if existing is not None:
+        return existing
+    line = channel.line
+    phone = _phone(channel.phone, field="from")
+    inbound = _Inbound(
+        line=line,
+        phone=phone,
+        body=body,
+        provider_message_id=provider_message_id,
+        at=received_at or timezone.now(),
+        is_secure=True,
+    )
+    try:
+        with transaction.atomic():
+            inbound_lock(line=line, phone=phone)
+            existing = _inbound_by_provider_id(provider_message_id)
+            if existing is not None:
+                return existing
+            message = _inbound_store(inbound, channel)
+            _inbound_deliver(message, channel, at=inbound.at)
+            return message
+    except IntegrityError:
+        existing = _inbound_by_provider_id(provider_message_id)
+        if existing is None:
+            raise
+        return existing
+
+
 @dataclass(frozen=True)
 class _Inbound:
     line: Line
@@ -597,6 +659,7 @@ class _Inbound:
     body: str
     provider_message_id: str
     at: datetime.datetime
+    is_secure: bool = False
 
 
 def _inbound_handle(inbound: _Inbound) -> Message:
@@ -699,6 +762,7 @@ def _inbound_store(inbound: _Inbound, channel: PatientChannel) -> Message:
         from_number=inbound.phone,
         to_number=inbound.line.phone_number.as_e164,
         body=inbound.body,
+        is_secure=inbound.is_secure,
         segments=count.segments,
         encoding=count.encoding,
         status=MessageStatus.RECEIVED,

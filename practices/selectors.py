@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -41,8 +41,8 @@ def practice_get_managed_by_user(
     manage alike (a staff member learns nothing about other practices' settings)."""
     practice = (
         practice_list_for_user(user=user)
-        .filter(memberships__user_id=user.pk, memberships__role=Membership.Role.MANAGER)
-        .filter(pk=_uuid_or_none(practice_id))
+        .filter(memberships__user_id=cast(int, user.pk), memberships__role=Membership.Role.MANAGER)
+        .filter(pk=cast(uuid.UUID, _uuid_or_none(practice_id)))
         .first()
     )
     if practice is None:

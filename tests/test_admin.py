@@ -23,17 +23,30 @@ from oauth2_provider.models import Application
 
 from artera.phones import format_us_phone
 from artera.secrets import token_hash
-from channels_app.models import Patient, PatientChannel, PatientPhone
+from channels_app.models import (
+    AuditLog,
+    ChannelEvent,
+    ChannelPresence,
+    ChannelRead,
+    InternalNote,
+    Notification,
+    Patient,
+    PatientChannel,
+    PatientPhone,
+)
 from messaging.models import (
     AfterHoursReply,
     InboundAutomation,
     Message,
     MpspPrompt,
     OptOut,
+    SecureAccessAttempt,
+    SecureLink,
     ShortLink,
     SimulatorNumber,
     SimulatorText,
 )
+from messaging.secure import secure_link_prepare, secure_link_save
 from practices.models import (
     AfterHoursTranslation,
     Enterprise,
@@ -46,7 +59,15 @@ from practices.models import (
     QuickResponse,
     SmartPhrase,
 )
-from webhooks.models import ApiClient, CallToTextWorkflow, IdempotencyKey, SmapiKey
+from webhooks.models import (
+    ApiClient,
+    CallToTextWorkflow,
+    IdempotencyKey,
+    SmapiKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create
 
 from .conftest import client_for
@@ -123,6 +144,7 @@ def make_world() -> dict[type[Model], Model]:
             response_body={"id": str(message.pk), "status": "received"},
         ),
         SmapiKey: smapi_key_create(enterprise=enterprise, name="Legacy")[0],
+        **_webhook_records(api_client=api_client, message=message),
         CallToTextWorkflow: call_to_text_workflow_create(
             practice=practice, line=line, kind="call_to_text", message="Text us here."
         )[0],
@@ -149,6 +171,8 @@ def make_world() -> dict[type[Model], Model]:
             message=message,
             sent_at=message.created_at,  # type: ignore[attr-defined]
         ),
+        **_inbox_records(channel=channel, user=user, message=message),
+        **_secure_records(message=message),
         SimulatorText: SimulatorText.objects.create(
             direction=SimulatorText.Direction.TO_PATIENT,
             from_number=message.from_number,  # type: ignore[attr-defined]
@@ -157,6 +181,52 @@ def make_world() -> dict[type[Model], Model]:
             client_reference=str(message.pk),
         ),
     }
+
+
+def _webhook_records(*, api_client: ApiClient, message: Any) -> dict[type[Model], Model]:
+    endpoint = WebhookEndpoint.objects.create(
+        api_client=api_client, url="https://emr.example.org/hooks"
+    )
+    delivery = WebhookDelivery.objects.create(
+        api_client=api_client,
+        endpoint=endpoint,
+        url=endpoint.url,
+        event_type=WebhookDelivery.EventType.MESSAGE_STATUS,
+        message=message,
+        message_status="sent",
+        sequence=1,
+        occurred_at=message.created_at,
+        body='{"type":"message.status"}',
+        attempt_count=1,
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery, number=1, started_at=message.created_at, status_code=500
+    )
+    return {WebhookEndpoint: endpoint, WebhookDelivery: delivery}
+
+
+def _inbox_records(*, channel: PatientChannel, user: Any, message: Any) -> dict[type[Model], Model]:
+    note = InternalNote.objects.create(channel=channel, author=user, body="Call back @root")
+    return {
+        ChannelEvent: ChannelEvent.objects.create(
+            channel=channel, practice=channel.practice, kind="assigned", actor=user, subject=user
+        ),
+        InternalNote: note,
+        Notification: Notification.objects.create(user=user, channel=channel, note=note),
+        AuditLog: AuditLog.objects.create(
+            user=user, action="message_sent", channel_id=channel.pk, message_id=message.pk
+        ),
+        ChannelPresence: ChannelPresence.objects.create(channel=channel, user=user),
+        ChannelRead: ChannelRead.objects.create(channel=channel, user=user),
+    }
+
+
+def _secure_records(*, message: Any) -> dict[type[Model], Model]:
+    link = secure_link_save(link=secure_link_prepare(), message=message)
+    attempt = SecureAccessAttempt.objects.create(
+        link=link, kind="dob", outcome="wrong", ip_address="203.0.113.9", user_agent="Phone"
+    )
+    return {SecureLink: link, SecureAccessAttempt: attempt}
 
 
 def _mpsp_prompt(*, line: Line, channel: PatientChannel, message: Any) -> MpspPrompt:

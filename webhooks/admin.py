@@ -47,6 +47,7 @@ from .services import (
     call_to_text_workflow_create,
     smapi_key_create,
 )
+from .ssrf import UnsafeWebhookUrl, webhook_url_check
 
 # The workflow's change page lists its latest calls (all of them are in the database).
 RECENT_CALLS_SHOWN = 20
@@ -86,6 +87,11 @@ class ScopesField(forms.MultipleChoiceField):
         return " ".join(scope for scope in API_SCOPES if scope in chosen)
 
 
+_URL_REASONS_THAT_MAY_PASS = frozenset(
+    {UnsafeWebhookUrl.DNS_UNAVAILABLE, UnsafeWebhookUrl.UNRESOLVABLE}
+)
+
+
 class ApiClientFormBase(forms.ModelForm):
     scopes = ScopesField()
 
@@ -93,6 +99,18 @@ class ApiClientFormBase(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "scopes" in self.fields and not self.is_bound:
             self.initial["scopes"] = self.instance.scope_list
+
+    def clean_webhook_url(self) -> str:
+        # Refused here, when it is given, as well as before every delivery (webhooks/ssrf.py).
+        # A name that does not resolve yet is let through: the sender checks again each time.
+        url: str = self.cleaned_data.get("webhook_url") or ""
+        if url:
+            try:
+                webhook_url_check(url)
+            except UnsafeWebhookUrl as exc:
+                if exc.reason not in _URL_REASONS_THAT_MAY_PASS:
+                    raise forms.ValidationError(exc.message, code=exc.reason) from exc
+        return url
 
 
 class ApiClientAddForm(ApiClientFormBase):
@@ -590,11 +608,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Redeliver (same webhook-id, fresh retry schedule)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        count = 0
+        queued = busy = 0
         for delivery in queryset:
-            webhook_delivery_redeliver(delivery=delivery)
-            count += 1
-        messages.success(request, f"{count} delivery(ies) queued for redelivery.")
+            if webhook_delivery_redeliver(delivery=delivery):
+                queued += 1
+            else:
+                busy += 1
+        messages.success(request, f"{queued} delivery(ies) queued for redelivery.")
+        if busy:
+            messages.warning(
+                request, f"{busy} delivery(ies) are being attempted right now: not queued again."
+            )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -620,7 +644,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_select_related = ("api_client",)
     search_fields = ("url", "api_client__name")
     actions = ["enable", "disable"]
-    fields = list_display + ("created_at",)
+    fields = (*list_display, "created_at")
     readonly_fields = fields
 
     @admin.action(description="Enable the selected endpoints")
@@ -636,9 +660,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Disable the selected endpoints")
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
-            webhook_endpoint_disable(
-                endpoint=endpoint, reason=WebhookEndpoint.DisabledReason.ADMIN
-            )
+            webhook_endpoint_disable(endpoint=endpoint, reason=WebhookEndpoint.DisabledReason.ADMIN)
         messages.success(request, "Disabled.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

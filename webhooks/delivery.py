@@ -149,13 +149,15 @@ def _message_status_insert(
     columns = ", ".join(qn(column(delivery, name)) for name in values)
     selects = ", ".join(sql for sql, _ in values.values())
     params = [value for sql, value in values.values() if sql == "%s"]
+    m_id, m_client = qn(column(message, "id")), qn(column(message, "sender_api_client"))
+    m_callback, c_url = qn(column(message, "callback_url")), qn(column(client, "webhook_url"))
+    c_id, c_active = qn(column(client, "id")), qn(column(client, "is_active"))
+    # Names come from the models' metadata, quoted; every value is a parameter.
     sql = (
-        f"INSERT INTO {qn(delivery.db_table)} ({columns}) SELECT {selects} "
-        f"FROM {qn(message.db_table)} m INNER JOIN {qn(client.db_table)} c "
-        f"ON c.{qn(column(client, 'id'))} = m.{qn(column(message, 'sender_api_client'))} "
-        f"WHERE m.{qn(column(message, 'id'))} = %s AND c.{qn(column(client, 'is_active'))} = %s "
-        f"AND (m.{qn(column(message, 'callback_url'))} <> '' "
-        f"OR c.{qn(column(client, 'webhook_url'))} <> '')"
+        f"INSERT INTO {qn(delivery.db_table)} ({columns}) SELECT {selects} "  # noqa: S608
+        f"FROM {qn(message.db_table)} m "
+        f"INNER JOIN {qn(client.db_table)} c ON c.{c_id} = m.{m_client} "
+        f"WHERE m.{m_id} = %s AND c.{c_active} = %s AND (m.{m_callback} <> '' OR c.{c_url} <> '')"
     )
     params += [prep(message, "id", message_id), True]
     with connection.cursor() as cursor:
@@ -215,7 +217,7 @@ def webhook_delivery_enqueue(delivery_id: uuid.UUID, attempt_count: int) -> bool
 
     try:
         webhook_deliver.apply_async(
-            args=[str(delivery_id), attempt_count], queue=settings.WEBHOOK_CELERY_QUEUE
+            args=(str(delivery_id), attempt_count), queue=settings.WEBHOOK_CELERY_QUEUE
         )
     except (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, OSError) as exc:
         logger.warning(
@@ -239,11 +241,13 @@ def _body(event_type: str, occurred_at: datetime.datetime, data: dict[str, Any])
 def _message_status_body(delivery: WebhookDelivery) -> str:
     """The `message.status` payload. Never the message's body: status events go to whoever the
     URL names, and carry only what the integrator sent us plus the outcome."""
-    message = (
-        Message.objects.filter(pk=delivery.message_id)
-        .values("to_number", "practice_id", "metadata")
-        .first()
-    )
+    message = None
+    if delivery.message_id is not None:
+        message = (
+            Message.objects.filter(pk=delivery.message_id)
+            .values("to_number", "practice_id", "metadata")
+            .first()
+        )
     data: dict[str, Any] = {
         "message_id": str(delivery.message_id) if delivery.message_id else None,
         "status": delivery.message_status,
@@ -566,18 +570,23 @@ def webhook_deliveries_sweep(*, batch_size: int = 500, max_batches: int = 20) ->
 # --- Admin operations ----------------------------------------------------------------------------
 
 
-def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> None:
-    """Send a delivery again (same webhook-id, same body), now, with a fresh retry schedule."""
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
+    """Send a delivery again (same webhook-id, same body), now, with a fresh retry schedule.
+    False when an attempt is in flight right now (its outcome stands; try again after it)."""
     with transaction.atomic():
         locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        now = _now()
+        if locked.lease_until is not None and locked.lease_until > now:
+            return False
         locked.status = WebhookDelivery.Status.PENDING
         locked.schedule_step = 0
         locked.lease_until = None
-        locked.next_attempt_at = _now() + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS)
+        locked.next_attempt_at = now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS)
         locked.save(update_fields=["status", "schedule_step", "lease_until", "next_attempt_at"])
         transaction.on_commit(
             functools.partial(webhook_delivery_enqueue, locked.pk, locked.attempt_count)
         )
+    return True
 
 
 def webhook_endpoint_disable(

@@ -84,9 +84,7 @@ class ApiClient(PublicModel):
     # Secret rotation: until `previous_webhook_secret_expires_at`, webhooks carry a signature
     # with the old secret too, so the integrator can switch over without losing a beat.
     previous_webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
-    previous_webhook_secret_expires_at = models.DateTimeField(
-        null=True, blank=True, editable=False
-    )
+    previous_webhook_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
 
     class Meta:

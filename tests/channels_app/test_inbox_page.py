@@ -142,7 +142,7 @@ def test_inbox_query_count_does_not_grow_with_channels(  # type: ignore[no-untyp
         MessageFactory(
             channel=_channel(practice_a, patient=PatientFactory(enterprise=practice_a.enterprise))
         )
-    with django_assert_max_num_queries(8) as few:
+    with django_assert_max_num_queries(12) as few:
         client.get("/inbox/")
     for _ in range(20):
         MessageFactory(

@@ -10,10 +10,9 @@ import pytest
 from django.db import transaction
 
 from messaging.events import MessageStatusChanged
-from messaging.models import Message, MessageStatus
+from messaging.models import Message, MessageStatus, SimulatorText
 from messaging.services import message_status_report
 from messaging.simulator import simulator_report
-from messaging.models import SimulatorText
 from webhooks.delivery import message_status_event_store
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.services import api_client_create

@@ -3,6 +3,7 @@ that client, naming the API message it answers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from messaging.models import Message
+from messaging.services import message_receive_secure_reply
 from messaging.simulator import simulator_patient_texts
 from practices.models import Line
 from webhooks.models import WebhookDelivery
@@ -80,4 +82,26 @@ def test_keywords_are_not_responses(
         to_number=line.phone_number.as_e164,
         body="STOP",
     )
-    assert [r.json()["type"] for r in receiver.requests if r.json()["type"] != "message.status"] == []
+    assert [
+        r.json()["type"] for r in receiver.requests if r.json()["type"] != "message.status"
+    ] == []
+
+
+def test_a_secure_portal_reply_says_secure(
+    send: Callable[..., Message], run: Callable[..., Any], receiver: Receiver
+) -> None:
+    sent = send()
+    receiver.requests.clear()
+    reply = run(
+        message_receive_secure_reply,
+        channel=sent.channel,
+        body="My answer, privately",
+        reply_key=str(uuid.uuid4()),
+    )
+    (request,) = receiver.requests
+    data = request.json()["data"]
+    assert (data["message_id"], data["secure"], data["in_reply_to"]) == (
+        str(reply.pk),
+        True,
+        str(sent.pk),
+    )

@@ -44,7 +44,8 @@ def fail_event(send: Callable[..., Message], run: Callable[..., Any]) -> Callabl
 def seconds_until_next(delivery: WebhookDelivery) -> float:
     delivery.refresh_from_db()
     last = delivery.attempts.order_by("-number").first()
-    assert last is not None and delivery.next_attempt_at is not None
+    assert last is not None
+    assert delivery.next_attempt_at is not None
     return (delivery.next_attempt_at - last.started_at).total_seconds()
 
 
@@ -77,9 +78,7 @@ def test_500_then_200_redelivers_the_same_event_with_the_same_id(
     assert WebhookEndpoint.objects.get().failing_since is None
 
 
-def test_any_2xx_is_success(
-    fail_event: Callable[[], WebhookDelivery], receiver: Receiver
-) -> None:
+def test_any_2xx_is_success(fail_event: Callable[[], WebhookDelivery], receiver: Receiver) -> None:
     receiver.answer(Answer(204, body=b""))
     assert fail_event().status == "delivered"
 
@@ -152,7 +151,8 @@ def test_an_endpoint_failing_for_five_days_is_disabled(
     receiver.answer(Answer(500), Answer(500))
     first = fail_event()
     endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.is_enabled and endpoint.failing_since is not None
+    assert endpoint.is_enabled
+    assert endpoint.failing_since is not None
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - datetime.timedelta(days=5, seconds=1)
     )
@@ -173,7 +173,8 @@ def test_a_success_resets_the_failing_clock(
     make_due(first)
     sweep(run)
     endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.failing_since is None and endpoint.last_success_at is not None
+    assert endpoint.failing_since is None
+    assert endpoint.last_success_at is not None
 
 
 def test_a_slow_receiver_times_out(
@@ -185,7 +186,8 @@ def test_a_slow_receiver_times_out(
     delivery.refresh_from_db()
     assert delivery.status == "pending"
     attempt = delivery.attempts.get()
-    assert attempt.status_code is None and attempt.error == "timeout"
+    assert attempt.status_code is None
+    assert attempt.error == "timeout"
 
 
 def test_an_unreachable_receiver_is_retried(
@@ -229,3 +231,14 @@ def test_redeliver_sends_again_with_the_same_id(
     assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery.webhook_id] * 2
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count) == ("delivered", 2)
+
+
+def test_redeliver_leaves_an_attempt_in_flight_alone(
+    fail_event: Callable[[], WebhookDelivery], receiver: Receiver
+) -> None:
+    receiver.answer(Answer(500))
+    delivery = fail_event()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        lease_until=timezone.now() + datetime.timedelta(seconds=30)
+    )
+    assert webhook_delivery_redeliver(delivery=delivery) is False

@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,7 +76,8 @@ def test_during_a_rotation_both_secrets_sign(
 ) -> None:
     old_secret = credentials.webhook_secret
     new_secret = api_client_webhook_secret_rotate(api_client=api_client)
-    assert new_secret.startswith("whsec_") and new_secret != old_secret
+    assert new_secret.startswith("whsec_")
+    assert new_secret != old_secret
     send()
     request = receiver.requests[0]
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -118,3 +120,17 @@ def test_timestamp_is_the_attempts_and_the_id_stays(
     assert again.headers["webhook-id"] == first.headers["webhook-id"]
     assert again.body == first.body
     assert abs(int(again.headers["webhook-timestamp"]) - int(timezone.now().timestamp())) < 60
+
+
+def test_the_docs_plain_hmac_snippet_verifies(
+    send: Callable[..., Message], receiver: Receiver, credentials: ApiClientCredentials
+) -> None:
+    """The `verify` function printed in docs/webhooks.md, run as written."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    snippet = docs.split("With plain HMAC:", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # noqa: S102 (our own documentation)
+    send()
+    request = receiver.requests[0]
+    assert namespace["verify"](credentials.webhook_secret, request.headers, request.body)
+    assert not namespace["verify"](credentials.webhook_secret, request.headers, request.body + b"x")

@@ -1,0 +1,62 @@
+"""Forms of the inbox pages. They only parse; the services validate the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from practices.models import QUICK_RESPONSE_MAX_LENGTH, Language
+
+from .services import NOTE_MAX_LENGTH
+
+# The send path allows 1600 characters; the `!!` prefix is removed before it counts.
+REPLY_MAX_LENGTH = 1602
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label="Message",
+        max_length=REPLY_MAX_LENGTH,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write the text to send."},
+    )
+    secure = forms.BooleanField(label="Secure", required=False)
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label="Internal note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write the note first."},
+    )
+
+
+class _InstanceValuesForm(forms.Form):
+    """A plain form pre-filled from an object's attributes when editing one."""
+
+    def __init__(self, *args: Any, instance_values: object = None, **kwargs: Any) -> None:
+        if instance_values is not None and not args:
+            kwargs["initial"] = {name: getattr(instance_values, name) for name in self.base_fields}
+        super().__init__(*args, **kwargs)
+
+
+class SmartPhraseForm(_InstanceValuesForm):
+    name = forms.CharField(max_length=50, help_text="Used as {name}: letters, digits and _.")
+    text = forms.CharField(
+        max_length=QUICK_RESPONSE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class QuickResponseForm(_InstanceValuesForm):
+    topic = forms.CharField(max_length=100)
+    text = forms.CharField(
+        max_length=QUICK_RESPONSE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Start with !! to always send it as plain SMS.",
+    )
+    language = forms.ChoiceField(choices=Language.choices, initial=Language.ENGLISH)
