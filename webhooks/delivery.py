@@ -168,9 +168,11 @@ def _message_status_insert(
 def patient_response_event_store(event: InboundMessageReceived) -> None:
     """A patient's text in a conversation where an API client has texted: a `patient.response`
     delivery to the client of the latest API-sent message (`in_reply_to`), at its default
-    webhook URL (or, for a client without one, that message's callback_url)."""
+    webhook URL (or, for a client without one, that message's callback_url). A secure reply
+    (typed on the secure portal) answers the latest API-sent *secure* message when there is
+    one, not a plain reminder sent after it."""
     message, channel = event.message, event.channel
-    latest = (
+    api_sent = (
         Message.objects.filter(
             channel_id=channel.pk,
             direction=Message.Direction.OUTBOUND,
@@ -179,8 +181,10 @@ def patient_response_event_store(event: InboundMessageReceived) -> None:
         )
         .order_by("-created_at", "-pk")
         .values("pk", "sender_api_client_id", "callback_url", "sender_api_client__webhook_url")
-        .first()
     )
+    latest = api_sent.filter(is_secure=True).first() if message.is_secure else None
+    if latest is None:
+        latest = api_sent.first()
     if latest is None:
         return
     url = latest["sender_api_client__webhook_url"] or latest["callback_url"]

@@ -196,3 +196,48 @@ def test_a_patient_without_a_date_of_birth_is_told_to_call(
     response = visitor(link_token(message)).open()
     assert "We cannot open this message here" in page(response)
     assert DOB.isoformat() not in page(response)
+
+
+def test_a_portal_reply_answers_the_secure_message_not_a_later_reminder(
+    send_secure: Callable[..., Message],
+    visitor: Callable[[str], Visitor],
+    receiver: Receiver,
+    credentials: ApiClientCredentials,
+) -> None:
+    secure = send_secure()
+    send_secure(body="Reminder: your appointment is Tuesday at 10.", secure=False)
+    me = visitor(link_token(secure))
+    me.dob()
+    me.reply("Got it, thank you.")
+    (request,) = [r for r in receiver.requests if r.json()["type"] == "patient.response"]
+    data = Webhook(credentials.webhook_secret).verify(request.body, request.headers)["data"]
+    assert data["in_reply_to"] == str(secure.pk)
+    assert data["secure"] is True
+
+
+def test_a_reply_to_a_staff_only_conversation_sends_no_webhook(
+    practice: Any,
+    patient: Any,
+    visitor: Callable[[str], Visitor],
+    receiver: Receiver,
+    credentials: ApiClientCredentials,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Today's rule (webhooks/delivery.py): `patient.response` goes to the client of the
+    conversation's latest API-sent message; a conversation only staff wrote in has none."""
+    from messaging.services import message_send
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_secure = message_send(
+            practice=practice,
+            to=PHONE,
+            patient=patient,
+            body=SECRET_TEXT,
+            sender_kind="staff",
+            secure=True,
+        )
+    me = visitor(link_token(staff_secure))
+    me.dob()
+    me.reply("Thanks")
+    assert Message.objects.get(direction="inbound").is_secure
+    assert not WebhookDelivery.objects.filter(event_type="patient.response").exists()
