@@ -197,7 +197,11 @@ def _answer(
     outcome = SecureAccessAttempt.Outcome
     with transaction.atomic():
         # One answer at a time per link: parallel guesses cannot each see "4 failures so far".
-        locked = SecureLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
+        locked = (
+            SecureLink.objects.select_for_update(of=("self",))
+            .select_related("patient")
+            .get(pk=link.pk)
+        )
         fields: list[str] = []
         if locked.is_locked(at):
             result = outcome.LOCKED
