@@ -16,6 +16,9 @@ from practices.models import Membership, Practice
 
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
 
+# Shared helpers and the enterprise/practice/line/receiver fixtures of the integration suites.
+pytest_plugins = ["tests.support"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -9,14 +9,9 @@ refusal.
 from __future__ import annotations
 
 import datetime
-import json
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -25,9 +20,8 @@ from django.utils import timezone
 from messaging.models import Message
 from messaging.outbox import broker_backoff_reset
 from messaging.services import message_send
-from practices.models import Enterprise, Line, Practice
-from tests.factories import EnterpriseFactory
-from tests.webhooks.conftest import make_practice
+from practices.models import Enterprise, Practice
+from tests.support import Receiver
 from webhooks import ssrf
 from webhooks.delivery import webhook_deliveries_sweep
 from webhooks.models import ApiClient, WebhookDelivery
@@ -36,84 +30,6 @@ from webhooks.services import ApiClientCredentials, api_client_create
 PATIENT = "+18185550101"
 BODY = "Your lab results are ready: glucose 212 mg/dL"
 RUN_ID = uuid.uuid4().hex[:8]
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Answer:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b"ok"
-    delay: float = 0.0
-
-
-class Receiver:
-    """An integrator's webhook endpoint: records every request, answers from a script (then
-    200)."""
-
-    def __init__(self) -> None:
-        self.requests: list[Received] = []
-        self.script: list[Answer] = []
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with receiver._lock:
-                    receiver.requests.append(
-                        Received(
-                            path=self.path,
-                            headers={k.lower(): v for k, v in self.headers.items()},
-                            body=body,
-                        )
-                    )
-                    answer = receiver.script.pop(0) if receiver.script else Answer()
-                if answer.delay:
-                    time.sleep(answer.delay)
-                try:
-                    self.send_response(answer.status)
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(answer.body)))
-                    self.end_headers()
-                    self.wfile.write(answer.body)
-                except OSError:
-                    pass  # the client gave up (timeout tests)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/artera"
-
-    def answer(self, *answers: Answer) -> None:
-        with self._lock:
-            self.script.extend(answers)
-
-    def start(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -137,29 +53,6 @@ def _outbound_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
     broker_backoff_reset()
     yield
     ssrf.dns_cache_clear()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def enterprise(db: None) -> Enterprise:
-    result: Enterprise = EnterpriseFactory(name="Acme Health")
-    return result
-
-
-@pytest.fixture
-def practice(enterprise: Enterprise) -> Practice:
-    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
-
-
-@pytest.fixture
-def line(practice: Practice) -> Line:
-    return practice.lines.get(is_default=True)
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from standardwebhooks import Webhook
 from messaging.models import Message
 from messaging.services import message_status_report
 from tests.conftest import client_for
+from tests.support import Answer, Receiver
 from webhooks.models import ApiClient, WebhookDelivery, WebhookEndpoint
-
-from .conftest import Answer, Receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,9 @@ import pytest
 from messaging.models import Message
 from messaging.simulator import simulator_patient_texts
 from practices.models import Line
+from tests.support import Answer, Receiver
 
-from .conftest import BODY, PATIENT, Answer, Receiver, make_due, sweep
+from .conftest import BODY, PATIENT, make_due, sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,11 @@ from messaging.models import Message
 from messaging.services import message_receive_secure_reply
 from messaging.simulator import simulator_patient_texts
 from practices.models import Line
+from tests.support import Receiver
 from webhooks.models import WebhookDelivery
 from webhooks.services import ApiClientCredentials
 
-from .conftest import PATIENT, Receiver
+from .conftest import PATIENT
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,10 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from messaging.models import Message
+from tests.support import Receiver
 from webhooks.delivery import api_client_webhook_secret_rotate
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.services import ApiClientCredentials
-
-from .conftest import Receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,10 @@ import pytest
 
 from messaging.models import Message
 from messaging.services import message_status_report
+from tests.support import Receiver
 from webhooks import delivery as delivery_module
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.ssrf import UnsafeWebhookUrl
-
-from .conftest import Receiver
 
 pytestmark = pytest.mark.django_db
 

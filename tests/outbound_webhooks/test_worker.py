@@ -27,10 +27,11 @@ from tests.messaging.conftest import (
     _test_database_url,
     wait_until,
 )
+from tests.support import Answer, Receiver
 from webhooks.delivery import webhook_deliveries_sweep
 from webhooks.models import ApiClient, WebhookDelivery
 
-from .conftest import PATIENT, Answer, Receiver
+from .conftest import PATIENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,10 +24,9 @@ from channels_app.models import Patient, PatientChannel
 from messaging.models import Message, SecureLink, SimulatorText
 from messaging.outbox import broker_backoff_reset
 from messaging.services import message_send
-from practices.models import Enterprise, Line, Practice
-from tests.factories import EnterpriseFactory, PatientFactory, PatientPhoneFactory
-from tests.outbound_webhooks.conftest import Receiver
-from tests.webhooks.conftest import make_practice
+from practices.models import Enterprise, Practice
+from tests.factories import PatientFactory, PatientPhoneFactory
+from tests.support import Receiver
 from webhooks import ssrf
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials, api_client_create
@@ -63,29 +62,6 @@ def _secure_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
     broker_backoff_reset()
     yield
     ssrf.dns_cache_clear()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def enterprise(db: None) -> Enterprise:
-    result: Enterprise = EnterpriseFactory(name="Acme Health")
-    return result
-
-
-@pytest.fixture
-def practice(enterprise: Enterprise) -> Practice:
-    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
-
-
-@pytest.fixture
-def line(practice: Practice) -> Line:
-    return practice.lines.get(is_default=True)
 
 
 @pytest.fixture

@@ -14,10 +14,11 @@ from channels_app.models import PatientChannel
 from messaging.models import Message, SecureAccessAttempt, SecureLink
 from messaging.simulator import simulator_patient_texts
 from practices.models import Line
+from tests.support import Receiver
 from webhooks.models import WebhookDelivery
 from webhooks.services import ApiClientCredentials
 
-from .conftest import DOB, PHONE, SECRET_TEXT, Receiver, Visitor, link_token
+from .conftest import DOB, PHONE, SECRET_TEXT, Visitor, link_token
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,10 @@ from standardwebhooks import Webhook
 from channels_app.models import PatientChannel
 from messaging.models import Message, SecureAccessAttempt
 from practices.models import Practice
+from tests.support import Receiver
 from webhooks.services import ApiClientCredentials
 
-from .conftest import PHONE, SECRET_TEXT, Receiver, token_in
+from .conftest import PHONE, SECRET_TEXT, token_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

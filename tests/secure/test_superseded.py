@@ -40,7 +40,7 @@ def test_a_newer_link_supersedes_the_older_one(
 def test_links_of_other_channels_are_not_superseded(
     send_secure: Callable[..., Message], practice: object, enterprise: object
 ) -> None:
-    from tests.webhooks.conftest import make_practice
+    from tests.support import make_practice
 
     other_practice = make_practice(enterprise, "Acme Cardiology")  # type: ignore[arg-type]
     first = send_secure()

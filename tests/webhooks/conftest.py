@@ -12,7 +12,6 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,13 +20,11 @@ from django.test import Client
 
 from artera.celery import app as celery_app
 from messaging.outbox import broker_backoff_reset
-from practices.models import Enterprise, Line, Practice
+from practices.models import Enterprise, Practice
 from tests.factories import (
     EnterpriseFactory,
-    LineFactory,
-    PracticeFactory,
-    PracticeLocationFactory,
 )
+from tests.support import make_practice
 from webhooks import ssrf
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials, api_client_create
@@ -74,31 +71,6 @@ def _api_test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
     yield
     celery_app.conf.task_always_eager = was_eager
     ssrf.dns_cache_clear()
-
-
-def make_practice(enterprise: Enterprise, name: str = "", location_id: str = "") -> Practice:
-    practice: Practice = PracticeFactory(enterprise=enterprise, **({"name": name} if name else {}))
-    # Fast lines: tests that are not about pacing should not wait for it.
-    LineFactory(practice=practice, is_default=True, send_rate=Decimal("1000"))
-    if location_id:
-        PracticeLocationFactory(practice=practice, location_id=location_id)
-    return practice
-
-
-@pytest.fixture
-def enterprise(db: None) -> Enterprise:
-    result: Enterprise = EnterpriseFactory(name="Acme Health")
-    return result
-
-
-@pytest.fixture
-def practice(enterprise: Enterprise) -> Practice:
-    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
-
-
-@pytest.fixture
-def line(practice: Practice) -> Line:
-    return practice.lines.get(is_default=True)
 
 
 @pytest.fixture

@@ -1,0 +1,136 @@
+"""Test helpers shared by several suites: a real webhook receiver on loopback, and the
+enterprise/practice/line every integration suite starts from.
+
+Suites import the fixtures they want into their conftest (`from tests.support import …`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from practices.models import Enterprise, Line, Practice
+from tests.factories import (
+    EnterpriseFactory,
+    LineFactory,
+    PracticeFactory,
+    PracticeLocationFactory,
+)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay: float = 0.0
+
+
+class Receiver:
+    """An integrator's webhook endpoint: records every request, answers from a script (then
+    200)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.script: list[Answer] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(
+                            path=self.path,
+                            headers={k.lower(): v for k, v in self.headers.items()},
+                            body=body,
+                        )
+                    )
+                    answer = receiver.script.pop(0) if receiver.script else Answer()
+                if answer.delay:
+                    time.sleep(answer.delay)
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except OSError:
+                    pass  # the client gave up (timeout tests)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/artera"
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self.script.extend(answers)
+
+    def start(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_practice(enterprise: Enterprise, name: str = "", location_id: str = "") -> Practice:
+    practice: Practice = PracticeFactory(enterprise=enterprise, **({"name": name} if name else {}))
+    # Fast lines: tests that are not about pacing should not wait for it.
+    LineFactory(practice=practice, is_default=True, send_rate=Decimal("1000"))
+    if location_id:
+        PracticeLocationFactory(practice=practice, location_id=location_id)
+    return practice
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def enterprise(db: None) -> Enterprise:
+    result: Enterprise = EnterpriseFactory(name="Acme Health")
+    return result
+
+
+@pytest.fixture
+def practice(enterprise: Enterprise) -> Practice:
+    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
+
+
+@pytest.fixture
+def line(practice: Practice) -> Line:
+    return practice.lines.get(is_default=True)
