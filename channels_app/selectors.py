@@ -20,7 +20,13 @@ from django.utils.dateparse import parse_datetime
 
 from artera.errors import NotFound
 from messaging.models import Message, MessageStatus, MpspPrompt
-from practices.models import BUILTIN_SMART_PHRASES, Enterprise, QuickResponse, SmartPhrase
+from practices.models import (
+    BUILTIN_SMART_PHRASES,
+    Enterprise,
+    Practice,
+    QuickResponse,
+    SmartPhrase,
+)
 from practices.selectors import practice_list_for_user
 
 from .models import (
@@ -361,6 +367,22 @@ def patients_search_for_user(
         .distinct()
         .order_by("last_name", "first_name")[:limit]
     )
+
+
+def practice_for_conversation_start(
+    *, user: AbstractBaseUser | AnonymousUser, enterprise_id: uuid.UUID, practice_id: str | None
+) -> Practice:
+    """The practice of `user` in which to open a conversation with one of the enterprise's
+    patients: the one named by `practice_id`, or the user's first practice of that enterprise.
+    A practice that is not the user's, or an id that is not one, is `unknown_practice`."""
+    practices = practice_list_for_user(user=user).filter(enterprise_id=enterprise_id)
+    if practice_id:
+        pk = _uuid_or_none(practice_id)
+        practices = practices.filter(pk=pk) if pk else practices.none()
+    practice = practices.first()
+    if practice is None:
+        raise NotFound("No such practice.", code="unknown_practice")
+    return practice
 
 
 def patient_get_for_user(*, user: AbstractBaseUser | AnonymousUser, patient_id: object) -> Patient:

@@ -43,6 +43,7 @@ from .selectors import (
     inbox_stamp,
     patient_get_for_user,
     patients_search_for_user,
+    practice_for_conversation_start,
     quick_responses_by_topic,
     smart_phrases_for_user,
     smart_phrases_owned,
@@ -388,21 +389,17 @@ def conversation_start(request: HttpRequest) -> HttpResponse:
     try:
         patient = patient_get_for_user(user=request.user, patient_id=request.POST.get("patient"))
         channel = services.channel_start(
-            patient=patient, practice=_start_practice(request, patient.enterprise_id)
+            patient=patient,
+            practice=practice_for_conversation_start(
+                user=request.user,
+                enterprise_id=patient.enterprise_id,
+                practice_id=request.POST.get("practice"),
+            ),
         )
     except ApplicationError as exc:
         flash.error(request, exc.message)
         return redirect("inbox")
     return redirect("channel", channel_id=channel.pk)
-
-
-def _start_practice(request: HttpRequest, enterprise_id: Any) -> Any:
-    practices = practice_list_for_user(user=request.user).filter(enterprise_id=enterprise_id)
-    chosen = request.POST.get("practice")
-    practice = (practices.filter(pk=chosen) if chosen else practices).first()
-    if practice is None:
-        raise NotFound("No such practice.", code="unknown_practice")
-    return practice
 
 
 # --- Mentions -----------------------------------------------------------------------------------
