@@ -59,6 +59,8 @@ class InboxFilters:
     @classmethod
     def from_query(cls, params: dict[str, str]) -> InboxFilters:
         """Parse the inbox's query string; unknown values fall back to the defaults."""
+        # PostgreSQL refuses NUL in text: a crafted URL must not turn into a server error.
+        params = {key: value.replace("\x00", "") for key, value in params.items()}
         status = params.get("status", "open")
         assigned = params.get("assigned") or None
         return cls(

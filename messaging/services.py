@@ -16,6 +16,7 @@ import datetime
 import enum
 import functools
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -828,8 +829,15 @@ def outbox_sweep(*, batch_size: int = 500, max_batches: int = 20) -> int:
 # --- Short links --------------------------------------------------------------------------------
 
 
+_SHORT_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 def short_link_follow(*, code: str) -> str:
     """Count a click on a short link and return where it goes."""
+    if not _SHORT_CODE_RE.fullmatch(code):
+        # Not a code we could have made (`links.py` uses URL-safe base64): no query needed, and
+        # bytes such as NUL never reach the database.
+        raise NotFound("No such link.", code="unknown_link")
     row = ShortLink.objects.filter(code=code).values_list("pk", "target_url").first()
     if row is None:
         raise NotFound("No such link.", code="unknown_link")
