@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from phonenumber_field.phonenumber import PhoneNumber
@@ -20,7 +22,13 @@ def normalize_us_phone(raw: str | PhoneNumber | None) -> str:
     """
     if isinstance(raw, PhoneNumber):
         raw = raw.as_e164
-    text = (raw or "").strip()
+    return _normalize_text((raw or "").strip())
+
+
+# Parsing is the costly part of a send's validation (a number is checked by the API's
+# serializer and again by the send path), and numbers repeat: remember the recent valid ones.
+@functools.lru_cache(maxsize=16384)
+def _normalize_text(text: str) -> str:
     if not text or any(ch.isalpha() for ch in text):
         raise ValidationError(INVALID_US_NUMBER, code="invalid_phone")
     try:

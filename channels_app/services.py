@@ -39,10 +39,16 @@ NOTE_MAX_LENGTH = 2000
 
 
 def channel_get_or_create(
-    *, practice: Practice, line: Line, phone: str, patient: Patient | None = None
+    *,
+    practice: Practice,
+    line: Line,
+    phone: str,
+    patient: Patient | None = None,
+    activity_at: datetime.datetime | None = None,
 ) -> PatientChannel:
     """The conversation of `line` with `patient` (verified channel) or with the bare `phone`
-    (unverified channel), created if it does not exist yet.
+    (unverified channel), created if it does not exist yet, with `activity_at` (default: now)
+    as its last activity.
 
     Safe under concurrency: two requests that both miss create one channel between them (the
     loser of the unique constraint reads the winner's row). A patient's channel follows the
@@ -56,11 +62,16 @@ def channel_get_or_create(
     )
     channel = lookup.first()
     if channel is None:
-        known = None if patient else patient_known_for_phone(practice=practice, phone=phone)
+        known_id = None if patient else patient_known_for_phone(practice=practice, phone=phone)
         try:
             with transaction.atomic():
                 channel = PatientChannel.objects.create(
-                    practice=practice, line=line, patient=patient, phone=phone, known_patient=known
+                    practice=practice,
+                    line=line,
+                    patient=patient,
+                    phone=phone,
+                    known_patient_id=known_id,
+                    last_activity_at=activity_at or timezone.now(),
                 )
         except IntegrityError:
             channel = lookup.get()
@@ -70,16 +81,18 @@ def channel_get_or_create(
     return channel
 
 
-def patient_known_for_phone(*, practice: Practice, phone: str) -> Patient | None:
-    """The one patient of the practice's enterprise with this number, when the enterprise lets
-    practices see patients across the enterprise; None when it does not, when nobody has the
-    number, or when several patients share it (naming one of them would be a guess)."""
+def patient_known_for_phone(*, practice: Practice, phone: str) -> uuid.UUID | None:
+    """The id of the one patient of the practice's enterprise with this number, when the
+    enterprise lets practices see patients across the enterprise; None when it does not, when
+    nobody has the number, or when several patients share it (naming one would be a guess).
+
+    One lookup in the (enterprise, number) index of patients' phones."""
     if not practice.enterprise.allow_enterprise_patient_access:
         return None
     owners = list(
-        Patient.objects.filter(
-            enterprise_id=practice.enterprise_id, phones__number=phone
-        ).distinct()[:2]
+        PatientPhone.objects.filter(enterprise_id=practice.enterprise_id, number=phone)
+        .values_list("patient_id", flat=True)
+        .distinct()[:2]
     )
     return owners[0] if len(owners) == 1 else None
 
@@ -97,7 +110,10 @@ def channel_find_for_inbound(*, line: Line, phone: str) -> PatientChannel | None
 
 
 def channel_record_outbound(*, channel: PatientChannel, at: datetime.datetime) -> None:
-    """An outbound message moves the conversation to the top of the inbox."""
+    """An outbound message moves the conversation to the top of the inbox (a channel created
+    for this message is there already)."""
+    if channel.last_activity_at == at:
+        return
     PatientChannel.objects.filter(pk=channel.pk).update(last_activity_at=at)
     channel.last_activity_at = at
 

@@ -193,7 +193,7 @@ def message_send(
     with transaction.atomic():
         if channel is None:
             channel = channel_get_or_create(
-                practice=practice, line=line, phone=phone, patient=patient
+                practice=practice, line=line, phone=phone, patient=patient, activity_at=now
             )
         message.channel = channel
         message.save(force_insert=True)

@@ -39,6 +39,44 @@ def practice_get_for_enterprise(
     return practice
 
 
+def practice_and_line_get_for_enterprise(
+    *,
+    enterprise: Enterprise | uuid.UUID,
+    practice_id: uuid.UUID | None = None,
+    location_id: str | None = None,
+    line_id: uuid.UUID | None = None,
+) -> tuple[Practice, Line | None]:
+    """The practice a send names (by id or EMR location id) and its line: `line_id`, or else
+    its default line (None when it has none: the send path refuses that).
+
+    One query when both exist, the line with its practice and enterprise; when the line is not
+    found, the practice is looked up alone, so the error names what is wrong
+    (`unknown_practice`, then `unknown_line`).
+    """
+    enterprise_id = enterprise.pk if isinstance(enterprise, Enterprise) else enterprise
+    lines = Line.objects.select_related("practice__enterprise").filter(
+        practice__enterprise_id=enterprise_id
+    )
+    if practice_id is not None:
+        lines = lines.filter(practice_id=practice_id)
+    elif location_id is not None:
+        lines = lines.filter(
+            practice__locations__enterprise_id=enterprise_id,
+            practice__locations__location_id=location_id,
+        )
+    else:
+        raise TypeError("Name the practice by practice_id or location_id.")
+    line = (lines.filter(pk=line_id) if line_id else lines.filter(is_default=True)).first()
+    if line is not None:
+        return line.practice, line
+    practice = practice_get_for_enterprise(
+        enterprise=enterprise_id, practice_id=practice_id, location_id=location_id
+    )
+    if line_id:
+        line_get_for_practice(practice=practice, line_id=line_id)  # raises unknown_line
+    return practice, None
+
+
 def line_get_for_practice(*, practice: Practice, line_id: uuid.UUID) -> Line:
     """A line of `practice`; else 422 `unknown_line`."""
     line = Line.objects.filter(pk=line_id, practice=practice).first()

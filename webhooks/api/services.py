@@ -18,7 +18,7 @@ from messaging.models import Message
 from messaging.services import message_send
 from webhooks.models import ApiClient, SmapiKey
 
-from .selectors import line_get_for_practice, practice_get_for_enterprise
+from .selectors import practice_and_line_get_for_enterprise, practice_get_for_enterprise
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,12 @@ def api_message_send(
     (`unknown_practice`, `unknown_line`); everything else `message_send` checks. A patient added
     for this message is rolled back with it when the send is refused.
     """
-    practice = practice_get_for_enterprise(
-        enterprise=api_client.enterprise_id, practice_id=practice_id, location_id=location_id
+    practice, line = practice_and_line_get_for_enterprise(
+        enterprise=api_client.enterprise_id,
+        practice_id=practice_id,
+        location_id=location_id,
+        line_id=line_id,
     )
-    line = line_get_for_practice(practice=practice, line_id=line_id) if line_id else None
     send: dict[str, Any] = {
         "body": body,
         "sender_kind": Message.SenderKind.API,

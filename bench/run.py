@@ -1,0 +1,690 @@
+"""Stand up the real stack, load it from another process, print a table and write a JSON file.
+
+`bench/run` (which sets up the venv) calls `python -m bench.run`. What it does, in order:
+
+1. A fresh PostgreSQL database (`artera_bench`) and Redis database (14), migrated, with the
+   fixtures of `bench.fixtures`.
+2. gunicorn serving `bench.settings` (the product's settings plus the bare baseline view): sync
+   workers, 3 by default on 2 cores (the steadiest p99 for database-backed views here).
+3. The scenarios, each a warm-up and then a measured run of wrk (2 threads, 32 connections)
+   from a separate process on loopback:
+   a. `baseline`        POST /bench/baseline/: parse JSON, insert one row
+   b. `mapi_unverified` MAPI POST to a new number (the number's unverified channel)
+   c. `mapi_verified`   MAPI POST for a verified patient named by MRN
+   d. `mapi_idempotent` (b) with an Idempotency-Key
+   f. `call_to_text`    GET /webhook/call-to-text/<token>/?CALLER_ID_NUMBER=… (a new caller
+                        each time)
+   The Celery worker is not running during these: they measure what one web tier accepts (in a
+   deployment the workers are other machines); the texts wait in the outbox and the queue.
+   e. `end_to_end`      the queue emptied, a Celery worker started, then N MAPI POSTs; measured
+                        from the first POST to the last message `delivered` on the simulator,
+                        pacing off (the line's rate far above what the machine does).
+   g. `inbox`, `thread` 100k channels and 1M messages seeded by COPY (`bench.inbox`), then the
+                        inbox and a busy thread page as a signed-in staff member, with the SQL
+                        queries each page costs.
+4. With `--profile`, each MAPI scenario once more under py-spy (sampling every gunicorn worker),
+   summarised as the functions that take the most time; the raw stacks are kept for flame graphs.
+
+Nothing here is a test: the numbers are printed and saved, never compared with a threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from . import profile as profiling
+from .loadgen import http_request, load_run
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "wrk" / "scenario.lua"
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+# Each scenario's phone numbers come from its own area code, so none reuses another's channels.
+AREAS = {
+    "baseline": 212,
+    "mapi_unverified": 415,
+    "mapi_idempotent": 646,
+    "call_to_text": 818,
+    "end_to_end": 312,
+    "profile": 510,
+}
+WARMUP_OFFSET = 4_000_000  # a warm-up's numbers start here, the measured run's at 0
+
+
+@dataclass
+class Options:
+    duration: int
+    warmup: int
+    connections: int
+    threads: int
+    web_workers: int
+    worker_concurrency: int
+    e2e_messages: int
+    inbox_channels: int
+    inbox_messages: int
+    patients: int
+    only: set[str]
+    profile: bool
+    keep: bool
+    port: int
+    database: str
+    postgres: str
+    redis_url: str
+    out: Path
+
+
+@dataclass
+class Result:
+    name: str
+    description: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    statuses: dict[str, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+    ratio: float | None = None
+
+
+# --- Processes -------------------------------------------------------------------------------
+
+
+def _free_port(preferred: int) -> int:
+    for port in range(preferred, preferred + 100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise SystemExit(f"No free port in {preferred}-{preferred + 99}.")
+
+
+def _django(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@contextlib.contextmanager
+def _process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_http(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds:.0f} s.")
+
+
+def _gunicorn(opts: Options) -> list[str]:
+    return [
+        str(BIN / "gunicorn"),
+        "artera.wsgi:application",
+        "--workers",
+        str(opts.web_workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{opts.port}",
+        "--backlog",
+        "2048",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
+
+
+def _celery(opts: Options) -> list[str]:
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "artera",
+        "worker",
+        "--queues",
+        "artera-sms,artera-default,artera-webhooks",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(opts.worker_concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        "bench@%h",
+        "--loglevel",
+        "WARNING",
+    ]
+
+
+# --- Load ------------------------------------------------------------------------------------
+
+
+def _wrk(
+    opts: Options,
+    *,
+    path: str,
+    env: dict[str, str],
+    duration: int,
+) -> dict[str, Any]:
+    cmd = [
+        "wrk",
+        "--threads",
+        str(opts.threads),
+        "--connections",
+        str(opts.connections),
+        "--duration",
+        f"{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "--script",
+        str(LUA),
+        f"http://127.0.0.1:{opts.port}{path}",
+    ]
+    done = subprocess.run(
+        cmd,
+        env={**os.environ, **env, "BENCH_THREADS": str(opts.threads)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            parsed: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
+            return parsed
+    raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+
+
+def _from_wrk(name: str, description: str, raw: dict[str, Any]) -> Result:
+    statuses = {str(k): int(v) for k, v in raw["statuses"].items()}
+    ok = sum(count for status, count in statuses.items() if status.startswith("2"))
+    socket_errors = sum(raw["errors"][k] for k in ("connect", "read", "write", "timeout"))
+    seconds = raw["duration_us"] / 1e6
+    return Result(
+        name=name,
+        description=description,
+        rps=ok / seconds,
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        requests=raw["requests"],
+        errors=raw["requests"] - ok + socket_errors,
+        statuses=statuses,
+        extra={"max_ms": raw["max_us"] / 1000, "p90_ms": raw["p90_us"] / 1000},
+    )
+
+
+def _scenario(
+    opts: Options, name: str, description: str, *, path: str, env: dict[str, str]
+) -> Result:
+    area = {"BENCH_AREA": str(AREAS.get(name, 202))}
+    if opts.warmup:
+        _wrk(
+            opts,
+            path=path,
+            env={**env, **area, "BENCH_OFFSET": str(WARMUP_OFFSET)},
+            duration=opts.warmup,
+        )
+    raw = _wrk(opts, path=path, env={**env, **area, "BENCH_OFFSET": "0"}, duration=opts.duration)
+    result = _from_wrk(name, description, raw)
+    print(f"  {_row(result)}", flush=True)
+    return result
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+def _token(base: str, client: dict[str, str]) -> str:
+    data = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+            "scope": "messages:send messages:read",
+        }
+    ).encode()
+    with urllib.request.urlopen(f"{base}/oauth/token/", data=data, timeout=10) as response:
+        token: str = json.load(response)["access_token"]
+    return token
+
+
+def _login(base: str, username: str, password: str) -> str:
+    """Sign in through the login form like a browser; returns the session cookie."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{base}/accounts/login/", timeout=10) as page:
+        html = page.read().decode()
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if match is None:
+        raise SystemExit("The login page has no CSRF token.")
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/accounts/login/", data=form, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    with opener.open(request, timeout=10):
+        pass
+    session = next((c.value for c in jar if c.name == "sessionid"), None)
+    if session is None:
+        raise SystemExit(f"Could not sign in as {username}.")
+    return f"sessionid={session}"
+
+
+def _e2e(opts: Options, env: dict[str, str], token: str, practice_id: str, logs: Path) -> Result:
+    """N MAPI POSTs with a worker running; from the first POST to the last `delivered`."""
+    redis.Redis.from_url(opts.redis_url).flushdb()  # the ingest scenarios' backlog
+    area = AREAS["end_to_end"]
+    host = f"127.0.0.1:{opts.port}"
+
+    def make(index: int) -> bytes:
+        body = json.dumps(
+            {
+                "to": f"+1{area}{2000000 + index:07d}",
+                "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
+                "practice_id": practice_id,
+                "metadata": {"bench": "end_to_end"},
+            }
+        ).encode()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        return http_request("POST", "/api/v1/messages", host=host, headers=headers, body=body)
+
+    with _process(_celery(opts), env, logs / "celery.log"):
+        time.sleep(3)  # the worker's processes start and connect
+        started = datetime.datetime.now(datetime.UTC)
+        load = load_run(
+            host="127.0.0.1",
+            port=opts.port,
+            total=opts.e2e_messages,
+            connections=opts.connections,
+            make_request=make,
+        )
+        accepted = load.statuses.get(202, 0)
+        deadline = time.monotonic() + max(120, opts.e2e_messages / 20)
+        with psycopg.connect(_dsn(opts.postgres, opts.database), autocommit=True) as conn:
+            while True:
+                row = conn.execute(
+                    """
+                    SELECT count(*) FILTER (WHERE status = 'delivered'),
+                           count(*) FILTER (WHERE status IN ('failed', 'undelivered'))
+                      FROM messaging_message
+                     WHERE metadata @> '{"bench": "end_to_end"}' AND created_at >= %s
+                    """,
+                    [started],
+                ).fetchone()
+                assert row is not None
+                delivered, failed = row
+                if delivered + failed >= accepted or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            timing = conn.execute(
+                """
+                SELECT min(m.created_at), max(c.at),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY c.at - m.created_at),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY c.at - m.created_at)
+                  FROM messaging_message m
+                  JOIN messaging_messagestatuschange c
+                    ON c.message_id = m.id AND c.status = 'delivered'
+                 WHERE m.metadata @> '{"bench": "end_to_end"}' AND m.created_at >= %s
+                """,
+                [started],
+            ).fetchone()
+    assert timing is not None
+    first, last, p50, p99 = timing
+    seconds = (last - first).total_seconds() if first and last else float("nan")
+    result = Result(
+        name="end_to_end",
+        description=f"{opts.e2e_messages} MAPI POSTs to delivered, worker running",
+        rps=delivered / seconds if seconds else 0.0,
+        p50_ms=p50.total_seconds() * 1000 if p50 else float("nan"),
+        p99_ms=p99.total_seconds() * 1000 if p99 else float("nan"),
+        requests=load.requests,
+        errors=load.requests - accepted + (accepted - delivered),
+        statuses={str(k): v for k, v in load.statuses.items()},
+        extra={
+            "delivered": delivered,
+            "failed": failed,
+            "seconds_first_post_to_last_delivered": round(seconds, 2),
+            "post_rps": round(accepted / load.seconds, 1),
+            "post_p50_ms": round(load.percentile(50), 1),
+            "post_p99_ms": round(load.percentile(99), 1),
+            "latency": "p50/p99 are POST to delivered",
+        },
+    )
+    print(f"  {_row(result)}", flush=True)
+    return result
+
+
+def _inbox(opts: Options, env: dict[str, str], base: str) -> list[Result]:
+    seeded = json.loads(
+        _django(
+            env,
+            "-m",
+            "bench.inbox",
+            "--channels",
+            str(opts.inbox_channels),
+            "--messages",
+            str(opts.inbox_messages),
+        )
+    )
+    print(
+        f"  seeded {seeded['channel_count']} channels, {seeded['message_count']} messages "
+        f"in {seeded['seconds']:.0f} s",
+        flush=True,
+    )
+    cookie = _login(base, seeded["username"], seeded["password"])
+    queries = seeded.get("query_counts", {})
+    results = []
+    for name, path, description in (
+        ("inbox", seeded["inbox_path"], "GET /inbox/ (open channels, first page)"),
+        ("thread", seeded["thread_path"], "GET a thread page (a busy channel)"),
+    ):
+        result = _scenario(
+            opts,
+            name,
+            description,
+            path=path,
+            env={"BENCH_MODE": "get", "BENCH_COOKIE": cookie},
+        )
+        result.extra["queries"] = {k: v for k, v in queries.items() if _page_of(k) == name}
+        result.extra["channels"] = seeded["channel_count"]
+        result.extra["messages"] = seeded["message_count"]
+        results.append(result)
+    return results
+
+
+def _page_of(query_name: str) -> str:
+    return "thread" if "channels/" in query_name or "thread" in query_name else "inbox"
+
+
+def run(opts: Options) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    logs = opts.out.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    _database_recreate(opts)
+    redis.Redis.from_url(opts.redis_url).flushdb()
+    base = f"http://127.0.0.1:{opts.port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": _dsn(opts.postgres, opts.database),
+        "REDIS_URL": opts.redis_url,
+        "CELERY_BROKER_URL": opts.redis_url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PUBLIC_BASE_URL": base,
+        "SMS_BACKEND": "simulator",
+        # Load from one address must not be refused: rate limits off, as an operator would
+        # raise them for a known EMR.
+        "API_RATE_LIMIT_PER_SECOND": "0",
+        "CALL_TO_TEXT_RATE_PER_MINUTE": "100000000",
+        "CALL_TO_TEXT_RATE_BURST": "100000000",
+        "CALL_TO_TEXT_CALLER_RATE_PER_HOUR": "100000000",
+        "CALL_TO_TEXT_CALLER_RATE_BURST": "100000000",
+    }
+    print(f"Database {opts.database}, Redis {opts.redis_url}, port {opts.port}", flush=True)
+    _django(env, "manage.py", "migrate", "--noinput")
+    _django(env, "manage.py", "collectstatic", "--noinput")
+    fixtures = json.loads(_django(env, "-m", "bench.fixtures", "--patients", str(opts.patients)))
+    bench = fixtures["bench"]
+    results: list[Result] = []
+    profiles: dict[str, Any] = {}
+
+    with _process(_gunicorn(opts), env, logs / "gunicorn.log") as web:
+        _wait_http(f"{base}/accounts/login/")
+        token = _token(base, fixtures["api_client"])
+        mapi = {"BENCH_TOKEN": token, "BENCH_PRACTICE": bench["practice_id"]}
+        scenarios: list[tuple[str, str, str, dict[str, str]]] = [
+            ("baseline", "bare Django view, one INSERT", "/", {"BENCH_MODE": "baseline"}),
+            (
+                "mapi_unverified",
+                "MAPI POST, new number (unverified)",
+                "/",
+                {**mapi, "BENCH_MODE": "unverified"},
+            ),
+            (
+                "mapi_verified",
+                "MAPI POST, verified patient by MRN",
+                "/",
+                {
+                    **mapi,
+                    "BENCH_MODE": "verified",
+                    "BENCH_PATIENTS": str(bench["patients"]),
+                    "BENCH_PATIENT_AREA": str(bench["patient_area"]),
+                },
+            ),
+            (
+                "mapi_idempotent",
+                "MAPI POST with an Idempotency-Key",
+                "/",
+                {**mapi, "BENCH_MODE": "idempotent"},
+            ),
+            (
+                "call_to_text",
+                "call-to-text webhook, new caller",
+                urllib.parse.urlsplit(bench["call_to_text_url"]).path,
+                {"BENCH_MODE": "call_to_text"},
+            ),
+        ]
+        for name, description, path, scenario_env in scenarios:
+            if _wanted(opts, name):
+                print(f"{name}: {description}", flush=True)
+                results.append(_scenario(opts, name, description, path=path, env=scenario_env))
+        if _wanted(opts, "end_to_end"):
+            print("end_to_end: MAPI POST to delivered", flush=True)
+            results.append(_e2e(opts, env, token, bench["practice_id"], logs))
+        if _wanted(opts, "inbox"):
+            print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
+            results.extend(_inbox(opts, env, base))
+        if opts.profile:
+            for name, mode in (
+                ("mapi_unverified", "unverified"),
+                ("mapi_verified", "verified"),
+                ("mapi_idempotent", "idempotent"),
+            ):
+                print(f"profiling {name}", flush=True)
+                profiles[name] = profiling.record(
+                    pid=web.pid,
+                    seconds=opts.duration,
+                    output=opts.out.parent / f"profile-{name}.txt",
+                    load=lambda mode=mode: _wrk(  # type: ignore[misc]
+                        opts,
+                        path="/",
+                        env={
+                            **mapi,
+                            "BENCH_MODE": mode,
+                            "BENCH_AREA": str(AREAS["profile"]),
+                            "BENCH_OFFSET": str(1_000_000 * len(profiles)),
+                            "BENCH_PATIENTS": str(bench["patients"]),
+                            "BENCH_PATIENT_AREA": str(bench["patient_area"]),
+                        },
+                        duration=opts.duration,
+                    ),
+                )
+
+    baseline = next((r for r in results if r.name == "baseline"), None)
+    for result in results:
+        if baseline is not None and baseline.rps and result.name not in ("inbox", "thread"):
+            result.ratio = result.rps / baseline.rps
+    if not opts.keep:
+        _database_drop(opts)
+    report = {
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "setup": {
+            "gunicorn": f"{opts.web_workers} sync workers",
+            "celery": f"prefork, concurrency {opts.worker_concurrency}",
+            "load": f"wrk, {opts.threads} threads, {opts.connections} connections, "
+            f"{opts.warmup} s warm-up + {opts.duration} s per scenario",
+        },
+        "results": [result.__dict__ for result in results],
+        "profiles": profiles,
+    }
+    return report
+
+
+def _wanted(opts: Options, name: str) -> bool:
+    return not opts.only or name in opts.only
+
+
+def _dsn(postgres: str, database: str) -> str:
+    return f"{postgres.rstrip('/')}/{database}"
+
+
+def _database_recreate(opts: Options) -> None:
+    with psycopg.connect(_dsn(opts.postgres, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{opts.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{opts.database}"')
+
+
+def _database_drop(opts: Options) -> None:
+    with psycopg.connect(_dsn(opts.postgres, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{opts.database}" WITH (FORCE)')
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+HEADER = (
+    f"{'scenario':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'x base':>6}  notes"
+)
+
+
+def _row(result: Result) -> str:
+    ratio = f"{result.ratio:.2f}" if result.ratio is not None else "-"
+    notes = result.description
+    if result.extra.get("queries"):
+        counts = ", ".join(f"{k}: {v}" for k, v in result.extra["queries"].items())
+        notes += f"; SQL queries {counts}"
+    if result.name == "end_to_end":
+        notes += (
+            f"; msg/s delivered; POSTs {result.extra['post_rps']}/s "
+            f"p99 {result.extra['post_p99_ms']} ms"
+        )
+    return (
+        f"{result.name:<17} {result.rps:>9.1f} {result.p50_ms:>8.1f} {result.p99_ms:>8.1f} "
+        f"{result.errors:>7} {ratio:>6}  {notes}"
+    )
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print()
+    print(HEADER)
+    for raw in report["results"]:
+        print(_row(Result(**raw)))
+    for name, summary in report["profiles"].items():
+        print(f"\nProfile of {name} (share of the gunicorn workers' samples):")
+        print(profiling.format_summary(summary))
+
+
+def options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="bench/run", description="Benchmark the platform on this machine."
+    )
+    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
+    parser.add_argument("--e2e-messages", type=int, default=5000)
+    parser.add_argument("--inbox-channels", type=int, default=100_000)
+    parser.add_argument("--inbox-messages", type=int, default=1_000_000)
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--only", default="", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--profile", action="store_true", help="profile the MAPI scenarios")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--port", type=int, default=8600)
+    parser.add_argument("--database", default="artera_bench")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@localhost:5432"),
+        help="PostgreSQL server URL, without a database name",
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    return Options(
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        threads=args.threads,
+        web_workers=args.web_workers,
+        worker_concurrency=args.worker_concurrency,
+        e2e_messages=args.e2e_messages,
+        inbox_channels=args.inbox_channels,
+        inbox_messages=args.inbox_messages,
+        patients=args.patients,
+        only={name.strip() for name in args.only.split(",") if name.strip()},
+        profile=args.profile,
+        keep=args.keep,
+        port=_free_port(args.port),
+        database=args.database,
+        postgres=args.postgres,
+        redis_url=args.redis,
+        out=args.out,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    opts = options(argv)
+    report = run(opts)
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    opts.out.write_text(json.dumps(report, indent=2, default=str))
+    print_report(report)
+    print(f"\nWritten to {opts.out}")
+
+
+if __name__ == "__main__":
+    main()
