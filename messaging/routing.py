@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime
 import re
-import zlib
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from artera.errors import ApplicationError
+from artera.locks import transaction_lock
 from channels_app.models import PatientChannel
 from channels_app.services import channel_find_for_inbound, channel_get_or_create
 from practices.models import Line
@@ -36,16 +36,8 @@ PROMPT = "Please respond with the name or number: {options}"
 
 
 def inbound_lock(*, line: Line, phone: str) -> None:
-    """Serialize inbound work for one line and number until the transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock (nothing else locks these keys). SQLite
-    serializes writers by itself.
-    """
-    if connection.vendor != "postgresql":
-        return
-    key = zlib.crc32(f"inbound:{line.pk}:{phone}".encode()) - 2**31
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    """Serialize inbound work for one line and number until the transaction ends."""
+    transaction_lock(f"inbound:{line.pk}:{phone}")
 
 
 def mpsp_pending(*, line: Line, phone: str) -> MpspPrompt | None:

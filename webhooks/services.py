@@ -18,6 +18,7 @@ from oauth2_provider.generators import generate_client_id, generate_client_secre
 from oauth2_provider.models import Application
 
 from artera.errors import ApplicationError, InvalidInput, NotFound
+from artera.locks import transaction_lock
 from artera.phones import normalize_us_phone
 from artera.secrets import token_generate, token_hash
 from messaging.models import Message
@@ -259,9 +260,9 @@ def call_to_text_trigger(
 
     A caller this workflow texted in the last `CALL_TO_TEXT_DEDUPE_SECONDS` (600) is not texted
     again: the earlier message comes back with `deduplicated=True`. Concurrent hits for one
-    workflow are serialised on the workflow's row (SELECT … FOR UPDATE), so two hits at the same
-    moment cannot both miss the earlier text; the critical section is a few short queries and
-    hits of one workflow arrive at phone-system rates (capped by the token's rate limit).
+    caller of one workflow are serialised (`artera.locks.transaction_lock`), so two hits at the
+    same moment cannot both miss the earlier text; hits for different callers run side by side
+    (a call center closing for the night abandons many calls at once).
 
     Raises `InvalidInput` (`invalid_caller_id`), `NotFound` (workflow switched off meanwhile),
     `CallToTextRateLimited` (this caller, across the enterprise's workflows) and the send
@@ -273,9 +274,9 @@ def call_to_text_trigger(
     window = datetime.timedelta(seconds=_setting("CALL_TO_TEXT_DEDUPE_SECONDS", 600))
     try:
         with transaction.atomic():
+            transaction_lock(f"call-to-text:{workflow.pk}:{caller}")
             locked = (
-                CallToTextWorkflow.objects.select_for_update()
-                .select_related("line")
+                CallToTextWorkflow.objects.select_related("line")
                 .filter(pk=workflow.pk, is_active=True)
                 .first()
             )

@@ -88,7 +88,7 @@ def test_the_window_is_a_setting(hit: Hit, token: str, settings: Any) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_hits_text_once(token: str, workflow: CallToTextWorkflow, settings: Any) -> None:
     """Phone systems retry, and press-5 and hang-up can fire together: hits of one workflow
-    for one caller at the same moment send one text (PostgreSQL: real row locks)."""
+    for one caller at the same moment send one text (PostgreSQL: real locks)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
     settings.CALL_TO_TEXT_CALLER_RATE_BURST = 100
@@ -118,3 +118,52 @@ def test_concurrent_hits_text_once(token: str, workflow: CallToTextWorkflow, set
     assert Message.objects.filter(direction="outbound").count() == 1
     assert CallToTextCall.objects.filter(outcome="texted").count() == 1
     assert CallToTextCall.objects.filter(outcome="deduplicated").count() == threads_count - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hits_for_other_callers_do_not_wait(token: str, workflow: CallToTextWorkflow) -> None:
+    """Only hits for the same caller are serialised: while another transaction holds one
+    caller's lock (a hit in progress), a hit for another caller of the same workflow goes
+    through, and a hit for the held caller waits until the holder is done."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    from django.db import transaction
+
+    from artera.locks import transaction_lock
+
+    held, release = threading.Event(), threading.Event()
+    waiting: list[int] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                transaction_lock(f"call-to-text:{workflow.pk}:+18185550142")
+                held.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def same_caller() -> None:
+        try:
+            response = Client().get(
+                f"/webhook/call-to-text/{token}/", {"CALLER_ID_NUMBER": "8185550142"}
+            )
+            waiting.append(response.status_code)
+        finally:
+            connection.close()
+
+    holding = threading.Thread(target=holder)
+    holding.start()
+    assert held.wait(timeout=30)
+    blocked = threading.Thread(target=same_caller)
+    blocked.start()
+    try:
+        other = Client().get(f"/webhook/call-to-text/{token}/", {"CALLER_ID_NUMBER": "8185550143"})
+        assert other.status_code == 202
+        assert waiting == []  # the held caller's hit is still waiting for the lock
+    finally:
+        release.set()
+        holding.join(timeout=60)
+        blocked.join(timeout=60)
+    assert waiting == [202]
+    assert Message.objects.filter(direction="outbound").count() == 2
