@@ -21,6 +21,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST_FRAME = "BaseHandler.get_response (django/core/handlers/base.py)"
+TASK_FRAME = "trace_task (celery/app/trace.py)"  # a Celery worker running a task
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>.*)\)$")
 
 
@@ -35,7 +36,7 @@ def _short(frame: str) -> str:
     return f"{match['func']} ({path})"
 
 
-def summarise(raw: str) -> dict[str, Any]:
+def summarise(raw: str, *, root: str = REQUEST_FRAME) -> dict[str, Any]:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -44,7 +45,7 @@ def summarise(raw: str) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         frames = [_short(f) for f in stack.split(";") if not f.startswith("process ")]
-        if REQUEST_FRAME not in frames:
+        if not any(frame.endswith(root) for frame in frames):
             continue
         count = int(count_text)
         total += count
@@ -60,8 +61,16 @@ def summarise(raw: str) -> dict[str, Any]:
     }
 
 
-def record(*, pid: int, seconds: int, output: Path, load: Callable[[], Any]) -> dict[str, Any]:
-    """Run `load()` while py-spy samples the process tree of `pid` for `seconds`."""
+def record(
+    *,
+    pid: int,
+    seconds: int,
+    output: Path,
+    load: Callable[[], Any],
+    root: str = REQUEST_FRAME,
+) -> dict[str, Any]:
+    """Run `load()` while py-spy samples the process tree of `pid` for `seconds`; count only
+    the samples under the frame `root` (a request, or with TASK_FRAME a Celery task)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     sampler = subprocess.Popen(
         [
@@ -89,14 +98,14 @@ def record(*, pid: int, seconds: int, output: Path, load: Callable[[], Any]) -> 
     _, stderr = sampler.communicate(timeout=seconds + 60)
     if not output.exists():
         return {"error": f"py-spy wrote nothing: {stderr.strip()[-500:]}"}
-    return summarise(output.read_text())
+    return summarise(output.read_text(), root=root)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     if "error" in summary:
         return f"  {summary['error']}"
     project = ("artera/", "messaging/", "webhooks/", "channels_app/", "practices/", "bench/")
-    lines = [f"  {summary['samples']} samples while handling a request"]
+    lines = [f"  {summary['samples']} samples while handling a request or running a task"]
     lines.append("  inclusive, the product's functions:")
     for frame, share in summary["inclusive"]:
         if any(f"({p}" in frame for p in project):

@@ -56,7 +56,7 @@ import psycopg
 import redis
 
 from . import profile as profiling
-from .loadgen import http_request, load_run
+from .loadgen import LoadResult, http_request, load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk" / "scenario.lua"
@@ -315,8 +315,16 @@ def _login(base: str, username: str, password: str) -> str:
     return f"sessionid={session}"
 
 
-def _e2e(opts: Options, env: dict[str, str], token: str, practice_id: str, logs: Path) -> Result:
-    """N MAPI POSTs with a worker running; from the first POST to the last `delivered`."""
+def _e2e(
+    opts: Options,
+    env: dict[str, str],
+    token: str,
+    practice_id: str,
+    logs: Path,
+    profile: dict[str, Any] | None = None,
+) -> Result:
+    """N MAPI POSTs with a worker running; from the first POST to the last `delivered`. With
+    `profile`, the worker is sampled by py-spy meanwhile (its summary is added there)."""
     redis.Redis.from_url(opts.redis_url).flushdb()  # the ingest scenarios' backlog
     area = AREAS["end_to_end"]
     host = f"127.0.0.1:{opts.port}"
@@ -333,16 +341,31 @@ def _e2e(opts: Options, env: dict[str, str], token: str, practice_id: str, logs:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         return http_request("POST", "/api/v1/messages", host=host, headers=headers, body=body)
 
-    with _process(_celery(opts), env, logs / "celery.log"):
+    with _process(_celery(opts), env, logs / "celery.log") as worker:
         time.sleep(3)  # the worker's processes start and connect
         started = datetime.datetime.now(datetime.UTC)
-        load = load_run(
-            host="127.0.0.1",
-            port=opts.port,
-            total=opts.e2e_messages,
-            connections=opts.connections,
-            make_request=make,
-        )
+
+        def post_all() -> LoadResult:
+            return load_run(
+                host="127.0.0.1",
+                port=opts.port,
+                total=opts.e2e_messages,
+                connections=opts.connections,
+                make_request=make,
+            )
+
+        if profile is None:
+            load = post_all()
+        else:  # sample the worker's processes while the messages go through
+            loads: list[LoadResult] = []
+            profile["end_to_end_worker"] = profiling.record(
+                pid=worker.pid,
+                seconds=opts.duration,
+                output=opts.out.parent / "profile-end_to_end_worker.txt",
+                load=lambda: loads.append(post_all()),
+                root=profiling.TASK_FRAME,
+            )
+            load = loads[0]
         accepted = load.statuses.get(202, 0)
         deadline = time.monotonic() + max(120, opts.e2e_messages / 20)
         with psycopg.connect(_dsn(opts.postgres, opts.database), autocommit=True) as conn:
@@ -518,7 +541,16 @@ def run(opts: Options) -> dict[str, Any]:
                 results.append(_scenario(opts, name, description, path=path, env=scenario_env))
         if _wanted(opts, "end_to_end"):
             print("end_to_end: MAPI POST to delivered", flush=True)
-            results.append(_e2e(opts, env, token, bench["practice_id"], logs))
+            results.append(
+                _e2e(
+                    opts,
+                    env,
+                    token,
+                    bench["practice_id"],
+                    logs,
+                    profile=profiles if opts.profile else None,
+                )
+            )
         if _wanted(opts, "inbox"):
             print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
             results.extend(_inbox(opts, env, base))
