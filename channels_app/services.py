@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from artera.db import insert_unless_conflict
 from artera.errors import Conflict, InvalidInput, NotFound, Refused
 from practices.models import Enterprise, Line, Practice, QuickResponse, SmartPhrase
 from practices.selectors import practice_members
@@ -63,18 +64,15 @@ def channel_get_or_create(
     channel = lookup.first()
     if channel is None:
         known_id = None if patient else patient_known_for_phone(practice=practice, phone=phone)
-        try:
-            with transaction.atomic():
-                channel = PatientChannel.objects.create(
-                    practice=practice,
-                    line=line,
-                    patient=patient,
-                    phone=phone,
-                    known_patient_id=known_id,
-                    last_activity_at=activity_at or timezone.now(),
-                )
-        except IntegrityError:
-            channel = lookup.get()
+        created = PatientChannel(
+            practice=practice,
+            line=line,
+            patient=patient,
+            phone=phone,
+            known_patient_id=known_id,
+            last_activity_at=activity_at or timezone.now(),
+        )
+        channel = created if insert_unless_conflict(created) else lookup.get()
     if patient is not None and channel.phone != phone:
         channel.phone = phone
         channel.save(update_fields=["phone"])

@@ -454,17 +454,26 @@ def message_status_apply(
         )
     outbound = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
     with transaction.atomic():
-        # Lock the row first: two callbacks racing (or a callback and the worker's own record of
-        # `sent`) are then applied one after the other, each seeing the other's result. The
-        # UPDATE stays conditional for databases without row locks (SQLite).
+        # A status with several ways in locks the row first: two callbacks racing (or a callback
+        # and the worker's own record of `sent`) are then applied one after the other, each
+        # seeing the other's result (a conditional UPDATE alone would skip a row whose status
+        # another transaction is changing). The UPDATE stays conditional for databases without
+        # row locks (SQLite).
         previous = None
-        for _ in range(3):
-            current = outbound.select_for_update().values_list("status", flat=True).first()
-            if current not in _REACHABLE_FROM[status]:
-                break
-            if outbound.filter(status=current).update(**fields):
-                previous = current
-                break
+        reachable = _REACHABLE_FROM[status]
+        if len(reachable) == 1:
+            # One way in (`sent`): the conditional UPDATE alone decides, and it waits for a
+            # concurrent change of the row like the lock would.
+            if outbound.filter(status=reachable[0]).update(**fields):
+                previous = reachable[0]
+        else:
+            for _ in range(3):
+                current = outbound.select_for_update().values_list("status", flat=True).first()
+                if current not in reachable:
+                    break
+                if outbound.filter(status=current).update(**fields):
+                    previous = current
+                    break
         if previous is None:
             if provider_message_id:
                 outbound.filter(provider_message_id__isnull=True).update(
