@@ -201,6 +201,70 @@ def _celery(opts: Options) -> list[str]:
     ]
 
 
+def _process_tree(root: int) -> list[int]:
+    """`root` and every process under it (gunicorn's or Celery's workers)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().split(" (", 1)[1].startswith("postgres)"):
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time the web tier, the worker and PostgreSQL spend during a stretch of load, so a
+    scenario can be given in CPU milliseconds per request: the number to size machines by,
+    and steadier than requests per second on a machine whose cores everything shares."""
+
+    def __init__(self, groups: dict[str, int | None]) -> None:
+        self.groups = groups
+        self.start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        readings = {"postgres": _cpu_seconds(_postgres_pids())}
+        for name, root in self.groups.items():
+            if root is not None:
+                readings[name] = _cpu_seconds(_process_tree(root))
+        return readings
+
+    def __enter__(self) -> CpuMeter:
+        self.start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        self.used = {name: end[name] - self.start.get(name, 0.0) for name in end}
+
+    def per(self, count: int) -> dict[str, float]:
+        if not count:
+            return {}
+        return {f"{name}_cpu_ms": round(1000 * used / count, 2) for name, used in self.used.items()}
+
+
 # --- Load ------------------------------------------------------------------------------------
 
 
@@ -259,7 +323,13 @@ def _from_wrk(name: str, description: str, raw: dict[str, Any]) -> Result:
 
 
 def _scenario(
-    opts: Options, name: str, description: str, *, path: str, env: dict[str, str]
+    opts: Options,
+    name: str,
+    description: str,
+    *,
+    path: str,
+    env: dict[str, str],
+    web_pid: int | None = None,
 ) -> Result:
     area = {"BENCH_AREA": str(AREAS.get(name, 202))}
     if opts.warmup:
@@ -269,8 +339,12 @@ def _scenario(
             env={**env, **area, "BENCH_OFFSET": str(WARMUP_OFFSET)},
             duration=opts.warmup,
         )
-    raw = _wrk(opts, path=path, env={**env, **area, "BENCH_OFFSET": "0"}, duration=opts.duration)
+    with CpuMeter({"web": web_pid}) as cpu:
+        raw = _wrk(
+            opts, path=path, env={**env, **area, "BENCH_OFFSET": "0"}, duration=opts.duration
+        )
     result = _from_wrk(name, description, raw)
+    result.extra.update(cpu.per(raw["requests"]))
     print(f"  {_row(result)}", flush=True)
     return result
 
@@ -321,6 +395,7 @@ def _e2e(
     token: str,
     practice_id: str,
     logs: Path,
+    web_pid: int,
     profile: dict[str, Any] | None = None,
 ) -> Result:
     """N MAPI POSTs with a worker running; from the first POST to the last `delivered`. With
@@ -344,6 +419,7 @@ def _e2e(
     with _process(_celery(opts), env, logs / "celery.log") as worker:
         time.sleep(3)  # the worker's processes start and connect
         started = datetime.datetime.now(datetime.UTC)
+        cpu = CpuMeter({"web": web_pid, "worker": worker.pid}).__enter__()
 
         def post_all() -> LoadResult:
             return load_run(
@@ -384,6 +460,7 @@ def _e2e(
                 if delivered + failed >= accepted or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
+            cpu.__exit__()
             timing = conn.execute(
                 """
                 SELECT min(m.created_at), max(c.at),
@@ -416,13 +493,14 @@ def _e2e(
             "post_p50_ms": round(load.percentile(50), 1),
             "post_p99_ms": round(load.percentile(99), 1),
             "latency": "p50/p99 are POST to delivered",
+            **cpu.per(delivered),
         },
     )
     print(f"  {_row(result)}", flush=True)
     return result
 
 
-def _inbox(opts: Options, env: dict[str, str], base: str) -> list[Result]:
+def _inbox(opts: Options, env: dict[str, str], base: str, web_pid: int) -> list[Result]:
     seeded = json.loads(
         _django(
             env,
@@ -452,6 +530,7 @@ def _inbox(opts: Options, env: dict[str, str], base: str) -> list[Result]:
             description,
             path=path,
             env={"BENCH_MODE": "get", "BENCH_COOKIE": cookie},
+            web_pid=web_pid,
         )
         result.extra["queries"] = {k: v for k, v in queries.items() if _page_of(k) == name}
         result.extra["channels"] = seeded["channel_count"]
@@ -538,7 +617,9 @@ def run(opts: Options) -> dict[str, Any]:
         for name, description, path, scenario_env in scenarios:
             if _wanted(opts, name):
                 print(f"{name}: {description}", flush=True)
-                results.append(_scenario(opts, name, description, path=path, env=scenario_env))
+                results.append(
+                    _scenario(opts, name, description, path=path, env=scenario_env, web_pid=web.pid)
+                )
         if _wanted(opts, "end_to_end"):
             print("end_to_end: MAPI POST to delivered", flush=True)
             results.append(
@@ -548,12 +629,13 @@ def run(opts: Options) -> dict[str, Any]:
                     token,
                     bench["practice_id"],
                     logs,
+                    web.pid,
                     profile=profiles if opts.profile else None,
                 )
             )
         if _wanted(opts, "inbox"):
             print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
-            results.extend(_inbox(opts, env, base))
+            results.extend(_inbox(opts, env, base, web.pid))
         if opts.profile:
             for name, mode in (
                 ("mapi_unverified", "unverified"),
@@ -642,6 +724,13 @@ def _row(result: Result) -> str:
             f"; msg/s delivered; POSTs {result.extra['post_rps']}/s "
             f"p99 {result.extra['post_p99_ms']} ms"
         )
+    cpu = [
+        f"{name.removesuffix('_cpu_ms')} {value}"
+        for name, value in result.extra.items()
+        if name.endswith("_cpu_ms")
+    ]
+    if cpu:
+        notes += f"; CPU ms each: {', '.join(cpu)}"
     return (
         f"{result.name:<17} {result.rps:>9.1f} {result.p50_ms:>8.1f} {result.p99_ms:>8.1f} "
         f"{result.errors:>7} {ratio:>6}  {notes}"
