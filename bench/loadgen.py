@@ -9,6 +9,7 @@ connection after every response). Only the standard library: it runs in the benc
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -92,8 +93,11 @@ def load_run(
     async def main() -> None:
         await asyncio.gather(*(loop() for _ in range(connections)))
 
+    # In a thread of its own: the caller's thread may already run an event loop.
+    runner = threading.Thread(target=asyncio.run, args=(main(),))
     started = time.perf_counter()
-    asyncio.run(main())
+    runner.start()
+    runner.join()
     result.seconds = time.perf_counter() - started
     result.requests = sum(result.statuses.values()) + result.connection_errors
     return result

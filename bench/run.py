@@ -332,6 +332,7 @@ def _scenario(
     web_pid: int | None = None,
 ) -> Result:
     area = {"BENCH_AREA": str(AREAS.get(name, 202))}
+    _vacuum(opts)
     if opts.warmup:
         _wrk(
             opts,
@@ -401,6 +402,7 @@ def _e2e(
     """N MAPI POSTs with a worker running; from the first POST to the last `delivered`. With
     `profile`, the worker is sampled by py-spy meanwhile (its summary is added there)."""
     redis.Redis.from_url(opts.redis_url).flushdb()  # the ingest scenarios' backlog
+    _vacuum(opts)
     area = AREAS["end_to_end"]
     host = f"127.0.0.1:{opts.port}"
 
@@ -699,6 +701,14 @@ def _database_recreate(opts: Options) -> None:
     with psycopg.connect(_dsn(opts.postgres, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{opts.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{opts.database}"')
+
+
+def _vacuum(opts: Options) -> None:
+    """What autovacuum does in production, before each scenario: a machine may have it off
+    (this one does), and then the rows an earlier scenario updated or deleted (sessions,
+    read marks) slow the next one down."""
+    with psycopg.connect(_dsn(opts.postgres, opts.database), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
 
 
 def _database_drop(opts: Options) -> None:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -52,6 +53,9 @@ class Patient(PublicModel):
         ]
         indexes = [
             models.Index(fields=["enterprise", "last_name", "first_name"], name="patient_name"),
+            # The inbox's search by MRN (`mrn__iexact`). On PostgreSQL the name search has
+            # trigram indexes too (migration 0004: not declared here, SQLite has no such index).
+            models.Index(Upper("mrn"), name="patient_mrn_upper"),
         ]
 
     def __str__(self) -> str:
@@ -156,12 +160,15 @@ class PatientChannel(PublicModel):
             ),
         ]
         indexes = [
-            # The inbox: a practice's channels in a folder, newest activity first.
+            # The inbox: a practice's channels in a folder, newest activity first, in the exact
+            # order of its pages (the id breaks ties), so a page is read straight off the index.
             models.Index(
-                fields=["practice", "status", "-last_activity_at"], name="channel_inbox_folder"
+                fields=["practice", "status", "-last_activity_at", "-id"],
+                name="channel_inbox_folder",
             ),
-            models.Index(fields=["practice", "-last_activity_at"], name="channel_inbox_all"),
+            models.Index(fields=["practice", "-last_activity_at", "-id"], name="channel_inbox_all"),
             models.Index(fields=["line", "phone"], name="channel_line_phone"),
+            # On PostgreSQL the number search also has a trigram index (migration 0004).
         ]
 
     def __str__(self) -> str:

@@ -1,28 +1,32 @@
 """Reads of patients and channels that serve a user. Every query here is scoped by tenancy.
 
-`channel_list_for_user` and `channel_get_for_user` are the gate: a channel reaches a page only
+`channel_page_for_user` and `channel_get_for_user` are the gate: a channel reaches a page only
 through them, and both start from the practices the user is a member of.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import operator
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from artera.errors import NotFound
-from messaging.models import Message, MessageStatus, MpspPrompt
+from messaging.models import Message, MessageStatus, MessageStatusChange, MpspPrompt
 from practices.models import (
     BUILTIN_SMART_PHRASES,
     Enterprise,
+    Line,
     Practice,
     QuickResponse,
     SmartPhrase,
@@ -36,6 +40,7 @@ from .models import (
     InternalNote,
     Patient,
     PatientChannel,
+    PatientPhone,
 )
 
 INBOX_STATUSES = ("open", "closed", "all")
@@ -44,6 +49,23 @@ INBOX_ASSIGNED = ("me", "unassigned")
 PRESENCE_WINDOW = datetime.timedelta(seconds=25)
 # The thread shows this many of the latest messages (older ones stay in admin and the API).
 THREAD_MESSAGE_LIMIT = 200
+# What the thread shows of a message (`channel_thread` reads nothing else).
+THREAD_MESSAGE_FIELDS = (
+    "id",
+    "channel_id",
+    "created_at",
+    "direction",
+    "body",
+    "is_secure",
+    "status",
+    "error_code",
+    "status_changed_at",
+    "sender_kind",
+    "sender_user__username",
+    "sender_user__first_name",
+    "sender_user__last_name",
+    "sender_api_client__name",
+)
 User = Any  # the auth user model (kept loose: django-stubs types request.user as a union)
 
 
@@ -85,47 +107,48 @@ class InboxFilters:
         return urlencode({k: v for k, v in params.items() if v})
 
 
-def channel_list_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, filters: InboxFilters | None = None
+def _channels_filtered(
+    *, filters: InboxFilters, user: AbstractBaseUser | AnonymousUser
 ) -> QuerySet[PatientChannel]:
-    """The channels of the practices `user` belongs to, newest activity first.
-
-    A `practice` filter naming a practice the user does not belong to matches nothing (it is
-    intersected with the user's practices, never trusted on its own). Each row carries the last
-    message's body and direction, whether the user starred it and whether a patient's text
-    arrived after the user last read it (`is_unread`).
-    """
-    filters = filters or InboxFilters()
-    practices = practice_list_for_user(user=user)
-    channels = PatientChannel.objects.filter(practice__in=practices)
+    """Channels of any practice that pass the folder, assignee and cursor filters (the caller
+    scopes them to the user's practices and applies the search)."""
+    channels = PatientChannel.objects.all()
     if filters.status != "all":
         channels = channels.filter(status=filters.status)
-    if filters.practice_id:
-        channels = channels.filter(Q(practice_id=_uuid_or_none(filters.practice_id)))
     if filters.assigned == "me":
         channels = channels.filter(assignee_id=user.pk)
     elif filters.assigned == "unassigned":
         channels = channels.filter(assignee__isnull=True)
-    if filters.q:
-        channels = channels.filter(_search_condition(filters.q))
+    if filters.after is not None:
+        at, pk = filters.after
+        # The first condition is implied by the other two; it is what lets the index scan
+        # start at the cursor instead of walking every newer row.
+        channels = channels.filter(
+            Q(last_activity_at__lte=at),
+            Q(last_activity_at__lt=at) | Q(last_activity_at=at, id__lt=pk),
+        )
+    return channels
+
+
+def _with_inbox_columns(
+    channels: QuerySet[PatientChannel], *, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[PatientChannel]:
+    """What a row of the inbox shows: each column is one index probe per row (the last
+    message by `message_thread`, the read mark and the star by their unique keys)."""
     last_message = Message.objects.filter(channel=OuterRef("pk")).order_by("-created_at")
     last_inbound = last_message.filter(direction=Message.Direction.INBOUND)
     read_at = ChannelRead.objects.filter(channel=OuterRef("pk"), user_id=_user_id(user))
     starred = PatientChannel.starred_by.through.objects.filter(
         patientchannel_id=OuterRef("pk"), user_id=_user_id(user)
     )
-    return (
-        channels.select_related("patient", "known_patient", "line", "practice", "assignee")
-        .annotate(
-            last_message_body=Subquery(last_message.values("body")[:1]),
-            last_message_direction=Subquery(last_message.values("direction")[:1]),
-            last_message_secure=Subquery(last_message.values("is_secure")[:1]),
-            last_inbound_at=Subquery(last_inbound.values("created_at")[:1]),
-            read_at=Subquery(read_at.values("read_at")[:1]),
-            is_starred=Exists(starred),
-        )
-        .order_by("-last_activity_at", "-id")
-    )
+    return channels.annotate(
+        last_message_body=Subquery(last_message.values("body")[:1]),
+        last_message_direction=Subquery(last_message.values("direction")[:1]),
+        last_message_secure=Subquery(last_message.values("is_secure")[:1]),
+        last_inbound_at=Subquery(last_inbound.values("created_at")[:1]),
+        read_at=Subquery(read_at.values("read_at")[:1]),
+        is_starred=Exists(starred),
+    ).order_by("-last_activity_at", "-id")
 
 
 @dataclass
@@ -138,13 +161,55 @@ def channel_page_for_user(
     *, user: AbstractBaseUser | AnonymousUser, filters: InboxFilters, size: int = 50
 ) -> ChannelPage:
     """One page of the inbox, by keyset (the last row's activity time and id), so page 2000 is
-    as cheap as page 1 with the inbox index."""
-    channels = channel_list_for_user(user=user, filters=filters)
-    if filters.after is not None:
-        at, pk = filters.after
-        channels = channels.filter(Q(last_activity_at__lt=at) | Q(last_activity_at=at, id__lt=pk))
+    as cheap as page 1.
+
+    Three queries, whatever the number of channels or practices: the user's practices, the page,
+    the page's lines. In the page query, each practice gives its newest `size + 1` matching ids
+    straight from its `channel_inbox_*` index (practice, status, activity, id), and only the
+    rows of the merged page get their last message, read mark and star. (A plain
+    `practice IN (…)` makes the database filter and sort all of the user's channels instead.)
+    Practices and lines are read apart: joined into the page query, they made it cost more to
+    plan than to run.
+    """
+    practices = {practice.pk: practice for practice in practice_list_for_user(user=user)}
+    practice_ids = list(practices)
+    enterprise_ids = {practice.enterprise_id for practice in practices.values()}
+    if filters.practice_id:
+        wanted = _uuid_or_none(filters.practice_id)
+        practice_ids = [pk for pk in practice_ids if str(pk) == wanted]
+    if not practice_ids:
+        return ChannelPage(rows=[], next_cursor=None)
+    filtered = _channels_filtered(filters=filters, user=user)
+    # Each way a channel can match the search (or the whole folder) is read off its own index,
+    # for each practice.
+    conditions = (
+        _search_conditions(filters.q, enterprise_ids=enterprise_ids) if filters.q else [Q()]
+    )
+    ways = [filtered.filter(condition) for condition in conditions]
+    newest = [
+        way.filter(practice_id=pk).order_by("-last_activity_at", "-id").values("id")[: size + 1]
+        for way in ways
+        for pk in practice_ids
+    ]
+    if not newest:
+        return ChannelPage(rows=[], next_cursor=None)
+    if len(newest) == 1:
+        page_ids = newest[0]
+    elif connection.features.supports_slicing_ordering_in_compound:
+        page_ids = newest[0].union(*newest[1:], all=True)
+    else:  # SQLite, the zero-setup default: no LIMIT inside a UNION
+        matching = filtered.filter(functools.reduce(operator.or_, conditions))
+        page_ids = matching.filter(practice_id__in=practice_ids).values("id")
+    channels = _with_inbox_columns(
+        PatientChannel.objects.filter(id__in=page_ids).select_related(
+            "patient", "known_patient", "assignee"
+        ),
+        user=user,
+    )
     rows = list(channels[: size + 1])
+    lines = Line.objects.order_by().in_bulk({row.line_id for row in rows}) if rows else {}
     for row in rows:
+        row.practice, row.line = practices[row.practice_id], lines[row.line_id]
         row.is_unread = bool(  # type: ignore[attr-defined]
             row.last_inbound_at  # type: ignore[attr-defined]
             and (row.read_at is None or row.last_inbound_at > row.read_at)  # type: ignore[attr-defined]
@@ -160,13 +225,27 @@ def channel_page_for_user(
 def inbox_stamp(*, user: AbstractBaseUser | AnonymousUser) -> str:
     """A short fingerprint of everything the inbox list shows for `user`: it changes when a
     conversation gets a message (activity time) or staff close, reopen or assign one (events).
-    Two indexed MAX queries, so an unchanged poll costs almost nothing."""
-    practices = practice_list_for_user(user=user)
-    activity = PatientChannel.objects.filter(practice__in=practices).aggregate(
-        at=Max("last_activity_at")
-    )["at"]
-    event = ChannelEvent.objects.filter(practice__in=practices).aggregate(id=Max("id"))["id"]
-    return _fingerprint(activity, event)
+
+    One query: per practice of the user, its newest activity time and newest event id, each an
+    index probe (`channel_inbox_all`, `channelevent_practice`). A `MAX` over all the user's
+    channels would read every one of them on every poll.
+    """
+    newest_activity = (
+        PatientChannel.objects.filter(practice=OuterRef("pk"))
+        .order_by("-last_activity_at")
+        .values("last_activity_at")[:1]
+    )
+    newest_event = (
+        ChannelEvent.objects.filter(practice=OuterRef("pk")).order_by("-id").values("id")[:1]
+    )
+    newest = (
+        practice_list_for_user(user=user)
+        .annotate(
+            practice_activity=Subquery(newest_activity), practice_event=Subquery(newest_event)
+        )
+        .aggregate(activity=Max("practice_activity"), event=Max("practice_event"))
+    )
+    return _fingerprint(newest["activity"], newest["event"])
 
 
 def channel_get_for_user(
@@ -233,6 +312,14 @@ def channel_stamp_for_user(*, user: AbstractBaseUser | AnonymousUser, channel_id
     return _fingerprint(*row)
 
 
+class StatusStep(NamedTuple):
+    """One step of a message's status history, as the thread shows it."""
+
+    status: str
+    error_code: str
+    at: datetime.datetime
+
+
 @dataclass
 class ThreadEntry:
     kind: str  # "message" | "note" | "event" | "failure" | "mpsp"
@@ -249,15 +336,30 @@ class Thread:
 
 
 def channel_thread(*, channel: PatientChannel) -> Thread:
-    """The thread of a channel the caller has already been allowed to see: messages (with
-    their status history), internal notes, staff events, delivery failures and shared-phone
-    choices, oldest first. A fixed number of queries whatever the thread's length."""
+    """The thread of a channel the caller has already been allowed to see: messages (each with
+    its status `history`: `StatusStep`s, oldest first), internal notes, staff events, delivery
+    failures and shared-phone choices, oldest first. A fixed number of queries whatever the
+    thread's length.
+
+    A thread is up to 200 messages and their histories: the messages carry only what the thread
+    shows (`THREAD_MESSAGE_FIELDS`) and the histories are plain tuples, since building whole
+    model rows for them was most of the time it took to read a thread."""
     messages = list(
         Message.objects.filter(channel=channel)
-        .select_related("sender_user", "sender_api_client", "sender_workflow")
-        .prefetch_related("status_history")
+        .select_related("sender_user", "sender_api_client")
+        .only(*THREAD_MESSAGE_FIELDS)
         .order_by("-created_at")[: THREAD_MESSAGE_LIMIT + 1]
     )
+    histories: dict[uuid.UUID, list[StatusStep]] = {}
+    steps = (
+        MessageStatusChange.objects.filter(message_id__in=[m.pk for m in messages])
+        .order_by("at", "id")
+        .values_list("message_id", "status", "error_code", "at")
+    )
+    for message_id, status, error_code, at in steps:
+        histories.setdefault(message_id, []).append(StatusStep(status, error_code, at))
+    for message in messages:
+        message.history = histories.get(message.pk, [])  # type: ignore[attr-defined]
     truncated = len(messages) > THREAD_MESSAGE_LIMIT
     messages = messages[:THREAD_MESSAGE_LIMIT][::-1]
     since = messages[0].created_at if truncated else None
@@ -363,11 +465,10 @@ def patients_search_for_user(
     enterprises = Enterprise.objects.filter(
         practices__in=practice_list_for_user(user=user), allow_enterprise_patient_access=True
     )
-    condition = _patient_search_condition(q, prefix="")
     return list(
-        Patient.objects.filter(condition, enterprise__in=enterprises)
-        .distinct()
-        .order_by("last_name", "first_name")[:limit]
+        Patient.objects.filter(pk__in=_patient_search_ids(q), enterprise__in=enterprises).order_by(
+            "last_name", "first_name"
+        )[:limit]
     )
 
 
@@ -399,35 +500,76 @@ def patient_get_for_user(*, user: AbstractBaseUser | AnonymousUser, patient_id: 
     return patient
 
 
-def _search_condition(q: str) -> Q:
-    return (
-        _patient_search_condition(q, prefix="patient__")
-        | _patient_search_condition(q, prefix="known_patient__")
-        | _phone_condition(q, "phone")
-    )
+# Searching stays on indexes. Each way of matching is a query of its own, answered by one index
+# (PostgreSQL's trigram indexes on names and numbers, `patient_mrn_upper` for the MRN; channels_app
+# migration 0004), and the callers merge them; names are matched in the patients' table first.
+# Written as one OR across joins (`patient__first_name__icontains | phone__contains`), the same
+# search makes the database read every row of both tables.
+
+# Past this many patients with the searched names, a name is common enough that the newest
+# conversations of the folder soon show some of them: the search then walks the folder in order.
+NAMED_PATIENTS_LISTED = 1000
 
 
-def _patient_search_condition(q: str, *, prefix: str) -> Q:
+def _search_conditions(q: str, *, enterprise_ids: set[uuid.UUID]) -> list[Q]:
+    """The ways a channel matches `q`: its number contains the digits of `q`; its patient, or
+    its known patient, has all the name words of `q`. No way when `q` has neither.
+
+    The patients with the names are looked up first (one query), among the enterprises'
+    patients: up to `NAMED_PATIENTS_LISTED` of them go into the conditions as a list, which the
+    database estimates well (it then picks their conversations by `patient`), more as a
+    subquery."""
+    conditions = []
+    digits = _phone_digits(q)
+    if digits:
+        conditions.append(Q(phone__contains=digits))
+    names = _name_condition(q)
+    if names is not None:
+        patients = Patient.objects.filter(names, enterprise_id__in=enterprise_ids)
+        named: Any = list(patients.values_list("id", flat=True)[: NAMED_PATIENTS_LISTED + 1])
+        if len(named) > NAMED_PATIENTS_LISTED:
+            named = patients.values("id")
+        conditions += [
+            Q(patient__in=named),
+            # Known patients are on a few unverified channels: telling the database lets it
+            # start from those channels instead of walking the whole folder.
+            Q(known_patient__isnull=False, known_patient__in=named),
+        ]
+    return conditions
+
+
+def _patient_search_ids(q: str) -> QuerySet[Any]:
+    """The ids of the patients matching `q`: by MRN, by all the name words of `q`, or by a
+    phone number containing its digits."""
+    patients = Patient.objects.order_by()  # no ORDER BY inside a UNION
+    ways: list[QuerySet[Any]] = [patients.filter(mrn__iexact=q).values_list("id")]
+    names = _name_condition(q)
+    if names is not None:
+        ways.append(patients.filter(names).values_list("id"))
+    digits = _phone_digits(q)
+    if digits:
+        phones = PatientPhone.objects.order_by().filter(number__contains=digits)
+        ways.append(phones.values_list("patient_id"))
+    return ways[0].union(*ways[1:], all=True)
+
+
+def _name_condition(q: str) -> Q | None:
+    """Every word of `q` that is not a number in the first or the last name (None: no words)."""
     words = [w for w in re.split(r"\s+", q) if w and not w.isdigit()]
+    if not words:
+        return None
     condition = Q()
     for word in words:
-        condition &= Q(**{f"{prefix}first_name__icontains": word}) | Q(
-            **{f"{prefix}last_name__icontains": word}
-        )
-    if not words:
-        condition = Q(pk__in=[])
-    if prefix == "":
-        condition |= _phone_condition(q, "phones__number") | Q(mrn__iexact=q)
+        condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     return condition
 
 
-def _phone_condition(q: str, field_name: str) -> Q:
+def _phone_digits(q: str) -> str | None:
+    """The digits of `q` to look for in phone numbers (a leading US 1 dropped), if 3 or more."""
     digits = re.sub(r"\D", "", q)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
-    if len(digits) < 3:
-        return Q(pk__in=[])
-    return Q(**{f"{field_name}__contains": digits})
+    return digits if len(digits) >= 3 else None
 
 
 def _user_id(user: AbstractBaseUser | AnonymousUser) -> int:

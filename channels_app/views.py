@@ -145,20 +145,26 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inbox_live(request: HttpRequest) -> HttpResponse:
     """The inbox's poll: 204 (nothing to swap) while the fingerprint is unchanged."""
-    if request.GET.get("since") == inbox_stamp(user=request.user):
+    stamp = inbox_stamp(user=request.user)
+    if request.GET.get("since") == stamp:
         return HttpResponse(status=204)
     filters = InboxFilters.from_query(request.GET.dict())
-    return render(request, "channels_app/_channel_list.html", _list_context(request, filters))
+    return render(
+        request, "channels_app/_channel_list.html", _list_context(request, filters, stamp=stamp)
+    )
 
 
-def _list_context(request: HttpRequest, filters: InboxFilters) -> dict[str, Any]:
+def _list_context(
+    request: HttpRequest, filters: InboxFilters, *, stamp: str | None = None
+) -> dict[str, Any]:
+    # Only the first page follows new activity: a later page keeps its place. The fingerprint
+    # is taken before the page is read, so activity in between shows up at the next poll.
+    if filters.after is not None:
+        stamp = None
+    elif stamp is None:
+        stamp = inbox_stamp(user=request.user)
     page = channel_page_for_user(user=request.user, filters=filters, size=INBOX_PAGE_SIZE)
-    return {
-        "page": page,
-        "filters": filters,
-        # Only the first page follows new activity: a later page keeps its place.
-        "stamp": inbox_stamp(user=request.user) if filters.after is None else None,
-    }
+    return {"page": page, "filters": filters, "stamp": stamp}
 
 
 # --- The thread ---------------------------------------------------------------------------------

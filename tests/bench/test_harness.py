@@ -104,3 +104,26 @@ def test_load_run_counts_refused_connections() -> None:
     assert result.requests == 3
     assert result.connection_errors == 3
     assert not result.statuses
+
+
+def test_load_run_works_inside_a_running_event_loop(server: int) -> None:
+    """Browser tests leave an event loop running in the test thread; the harness may be called
+    from one too."""
+    import asyncio
+
+    async def inside() -> int:
+        result = load_run(
+            host="127.0.0.1",
+            port=server,
+            total=4,
+            connections=2,
+            make_request=lambda i: http_request("POST", "/", host="x", headers={}, body=b"ok"),
+        )
+        return result.statuses[202]
+
+    # A thread of its own, so the test does not depend on what the test thread runs.
+    answers: list[int] = []
+    caller = threading.Thread(target=lambda: answers.append(asyncio.run(inside())))
+    caller.start()
+    caller.join(timeout=60)
+    assert answers == [4]
