@@ -225,26 +225,31 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (/proc/<pid>/stat)."""
-    ticks = 0
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of these processes so far (/proc/<pid>/stat)."""
+    seconds = {}
     for pid in pids:
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 class CpuMeter:
     """CPU time the web tier, the worker and PostgreSQL spend during a stretch of load, so a
     scenario can be given in CPU milliseconds per request: the number to size machines by,
-    and steadier than requests per second on a machine whose cores everything shares."""
+    and steadier than requests per second on a machine whose cores everything shares.
+
+    Counted per process: what a process used since the start (all of it for one started
+    meanwhile). A process that ended meanwhile (a database connection closed) takes its last
+    stretch with it, so the figures are a slight underestimate, never a negative one."""
 
     def __init__(self, groups: dict[str, int | None]) -> None:
         self.groups = groups
-        self.start: dict[str, float] = {}
+        self.start: dict[str, dict[int, float]] = {}
+        self.used: dict[str, float] = {}
 
-    def _read(self) -> dict[str, float]:
+    def _read(self) -> dict[str, dict[int, float]]:
         readings = {"postgres": _cpu_seconds(_postgres_pids())}
         for name, root in self.groups.items():
             if root is not None:
@@ -257,7 +262,13 @@ class CpuMeter:
 
     def __exit__(self, *exc: object) -> None:
         end = self._read()
-        self.used = {name: end[name] - self.start.get(name, 0.0) for name in end}
+        self.used = {
+            name: sum(
+                max(0.0, seconds - self.start.get(name, {}).get(pid, 0.0))
+                for pid, seconds in processes.items()
+            )
+            for name, processes in end.items()
+        }
 
     def per(self, count: int) -> dict[str, float]:
         if not count:
