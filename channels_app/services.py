@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -425,9 +425,7 @@ def channel_viewed(*, channel: PatientChannel, user: User, ip_address: str | Non
 def presence_touch(
     *, channel: PatientChannel, user: User, at: datetime.datetime | None = None
 ) -> None:
-    ChannelPresence.objects.update_or_create(
-        channel=channel, user=user, defaults={"last_seen_at": at or timezone.now()}
-    )
+    _per_user_upsert(ChannelPresence, channel=channel, user=user, last_seen_at=at or timezone.now())
 
 
 def presence_leave(*, channel: PatientChannel, user: User) -> None:
@@ -435,7 +433,28 @@ def presence_leave(*, channel: PatientChannel, user: User) -> None:
 
 
 def _read_mark(*, channel: PatientChannel, user: User, at: datetime.datetime) -> None:
-    ChannelRead.objects.update_or_create(channel=channel, user=user, defaults={"read_at": at})
+    _per_user_upsert(ChannelRead, channel=channel, user=user, read_at=at)
+
+
+_PerUser = TypeVar("_PerUser", ChannelRead, ChannelPresence)
+
+
+def _per_user_upsert(
+    model: type[_PerUser],
+    *,
+    channel: PatientChannel,
+    user: User,
+    **values: Any,
+) -> None:
+    """Set `values` on the user's row of the channel, creating it if missing: one
+    `INSERT … ON CONFLICT (channel, user) DO UPDATE`, where `update_or_create` takes a savepoint,
+    a locking SELECT and a write (every page view and presence ping does this)."""
+    model.objects.bulk_create(
+        [model(channel=channel, user=user, **values)],
+        update_conflicts=True,
+        unique_fields=["channel", "user"],
+        update_fields=list(values),
+    )
 
 
 def notifications_mark_read(*, user: User, channel: PatientChannel) -> None:
