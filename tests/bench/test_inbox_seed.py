@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
-from bench.inbox import LINE_NUMBER, STAFF_USERNAME, inbox_query_counts, inbox_seed
+from bench.inbox import BULK_TABLES, LINE_NUMBER, STAFF_USERNAME, inbox_query_counts, inbox_seed
 from channels_app.models import (
     ChannelEvent,
     ChannelRead,
@@ -31,16 +31,6 @@ from tests.factories import (
 )
 
 CHANNELS, MESSAGES = 50, 500
-TABLES = (
-    "messaging_message",
-    "messaging_messagestatuschange",
-    "messaging_securelink",
-    "channels_app_patient",
-    "channels_app_patientphone",
-    "channels_app_patientchannel",
-    "channels_app_channelevent",
-    "channels_app_channelread",
-)
 
 
 @pytest.fixture
@@ -65,7 +55,7 @@ def _schema() -> set[tuple[str, ...]]:
             SELECT tablename, indexname, indexdef
               FROM pg_indexes WHERE tablename = ANY(%(tables)s)
             """,
-            {"tables": list(TABLES)},
+            {"tables": list(BULK_TABLES)},
         )
         return {tuple(row) for row in cursor.fetchall()}
 
