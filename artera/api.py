@@ -17,6 +17,7 @@ from typing import Any
 from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -66,6 +67,22 @@ _DRF_DEFAULTS: dict[type[exceptions.APIException], tuple[str, str]] = {
 }
 
 
+# While the database is unreachable, clients are told to come back this much later.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached right now (not a bug in the request)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def service_unavailable_body() -> ErrorBody:
+    return error_body(
+        "service_unavailable",
+        "The service is briefly unavailable; retry after Retry-After seconds.",
+    )
+
+
 def error_body(code: str, message: str, field: str | None = None) -> ErrorBody:
     return {"error": {"code": code, "message": message, "field": field}}
 
@@ -99,6 +116,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, RequestDataTooBig):
         status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         body = error_body("request_too_large", "The request body is too large.")
+    elif database_unavailable(exc):
+        logger.warning("Database unavailable (%s): answered 503", type(exc).__name__)
+        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        body = service_unavailable_body()
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     else:
         request = context.get("request")
         logger.error("Unhandled exception in an API view", exc_info=exc)

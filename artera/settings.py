@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A database that cannot be reached is a 503 with Retry-After, never a 500.
+    "artera.middleware.DatabaseUnavailableMiddleware",
     # Axes must come last so it sees the outcome of every authentication attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -305,10 +308,20 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "artera-default"
+# Three queues: texts and their status reports, outbound webhooks (a slow receiver only slows
+# that queue), and clean-ups. `celery -A artera worker` with no `-Q` consumes all of them (Celery
+# consumes the queues of `task_queues`); `-Q artera-sms` etc. splits them across workers. The
+# names come from the environment so a deployment (or a test) can give them its own prefix.
+SMS_CELERY_QUEUE = env_str("SMS_CELERY_QUEUE", "artera-sms")
+WEBHOOK_CELERY_QUEUE = env_str("WEBHOOK_CELERY_QUEUE", "artera-webhooks")
+CELERY_TASK_DEFAULT_QUEUE = env_str("DEFAULT_CELERY_QUEUE", "artera-default")
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name)
+    for name in dict.fromkeys((SMS_CELERY_QUEUE, WEBHOOK_CELERY_QUEUE, CELERY_TASK_DEFAULT_QUEUE))
+]
 CELERY_TASK_ROUTES = {
-    "messaging.tasks.*": {"queue": "artera-sms"},
-    "webhooks.tasks.*": {"queue": "artera-webhooks"},
+    "messaging.tasks.*": {"queue": SMS_CELERY_QUEUE},
+    "webhooks.tasks.*": {"queue": WEBHOOK_CELERY_QUEUE},
 }
 # A publish must never hang a web request when Redis is down: fail fast, and let the periodic
 # sweeper pick up whatever was stored but not enqueued.
@@ -362,9 +375,6 @@ SMS_GATEWAYS = {
     "simulator": "messaging.gateways.simulator.SimulatorGateway",
     "twilio": "messaging.gateways.twilio.TwilioGateway",
 }
-# The queue the send path publishes to (matches CELERY_TASK_ROUTES; tests give each worker its
-# own so a test worker never takes anyone else's work).
-SMS_CELERY_QUEUE = env_str("SMS_CELERY_QUEUE", "artera-sms")
 # Outbox: a stored message whose task has not claimed it `SMS_OUTBOX_GRACE_SECONDS` after it was
 # due is re-enqueued by the sweeper; a claim older than `SMS_CLAIM_LEASE_SECONDS` belongs to a
 # dead worker (the lease must outlast a provider call plus the longest in-task pacing wait).
@@ -426,7 +436,6 @@ WEBHOOK_SWEEP_SECONDS = float(env_str("WEBHOOK_SWEEP_SECONDS", "2"))
 WEBHOOK_ENQUEUE_GRACE_SECONDS = float(env_str("WEBHOOK_ENQUEUE_GRACE_SECONDS", "60"))
 # During a secret rotation the previous secret keeps signing this long.
 WEBHOOK_SECRET_ROTATION_HOURS = env_int("WEBHOOK_SECRET_ROTATION_HOURS", 24)
-WEBHOOK_CELERY_QUEUE = env_str("WEBHOOK_CELERY_QUEUE", "artera-webhooks")
 CELERY_IMPORTS.append("webhooks.tasks")
 CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
     "task": "webhooks.tasks.webhook_deliveries_sweep",

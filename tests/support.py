@@ -1,5 +1,6 @@
-"""Test helpers shared by several suites: a real webhook receiver on loopback, and the
-enterprise/practice/line every integration suite starts from.
+"""Test helpers shared by several suites: a real webhook receiver on loopback, a subprocess
+(a worker, a web server) the test starts and stops, and the enterprise/practice/line every
+integration suite starts from.
 
 Suites import the fixtures they want into their conftest (`from tests.support import …`).
 """
@@ -7,12 +8,16 @@ Suites import the fixtures they want into their conftest (`from tests.support im
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +29,99 @@ from tests.factories import (
     PracticeFactory,
     PracticeLocationFactory,
 )
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 60, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds (a guard against
+    hanging, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+class ServiceProcess:
+    """A command of the deployment (a Celery worker, beat, gunicorn) as a subprocess group of the
+    test's own: started (ready when `ready` shows in its log, or `ready_check()` holds), frozen,
+    killed, stopped. Its output goes to a log file the test can read."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        tmp: Path,
+        ready: str = "",
+        ready_check: Callable[[], bool] | None = None,
+    ):
+        self.name = name
+        self.command = command
+        self.env = env
+        self.ready = ready
+        self.ready_check = ready_check
+        self.log_path = tmp / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Any:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: signals reach the children
+            )
+
+        def started() -> bool:
+            if self.proc is None or self.proc.poll() is not None:
+                return True
+            if self.ready_check is not None:
+                return self.ready_check()
+            return self.ready in self.log()
+
+        wait_until(started, timeout=60, what=f"{self.name} to start")
+        if self.proc.poll() is not None:
+            pytest.fail(f"{self.name} exited:\n{self.log()}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
+    def freeze(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group, as a crash or an OOM kill would."""
+        self._signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self._signal(signal.SIGCONT)
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 @dataclass

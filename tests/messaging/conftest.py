@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -31,25 +29,10 @@ from artera.celery import app as celery_app
 from messaging.outbox import broker_backoff_reset
 from practices.models import Line, Practice
 from tests.factories import LineFactory, PracticeFactory
+from tests.support import ServiceProcess, wait_until
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 # One pacing namespace per test run, so runs sharing a Redis never share a line's slots.
 PACING_PREFIX = f"artera-test:{uuid.uuid4().hex[:8]}:pacing"
-
-
-def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 60, interval: float = 0.05, what: str = ""
-) -> Any:
-    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds (a guard against
-    hanging, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 @pytest.fixture(autouse=True)
@@ -129,74 +112,24 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{host}{port}/{db['NAME']}"
 
 
-class CeleryWorker:
-    """`celery -A artera worker` as a subprocess group: started, frozen, killed, stopped."""
+class CeleryWorker(ServiceProcess):
+    """`celery -A artera worker` as a subprocess group: started, frozen, killed, stopped.
 
-    def __init__(self, *, name: str, queue: str, env: dict[str, str], beat: bool, tmp: Path):
-        self.name = name
+    `queue=None` starts it exactly as a deployment does, with no `-Q`: it consumes every queue
+    of the settings (whose names the env may give)."""
+
+    def __init__(self, *, name: str, queue: str | None, env: dict[str, str], beat: bool, tmp: Path):
         self.queue = queue
-        self.env = env
-        self.beat = beat
-        self.log_path = tmp / f"{name}.log"
-        self.schedule_path = tmp / f"{name}-beat-schedule"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> CeleryWorker:
         command = [
             sys.executable, "-m", "celery", "-A", "artera", "worker",
-            "-Q", self.queue, "-n", f"{self.name}@%h", "-P", "prefork", "-c", "2",
+            "-n", f"{name}@%h", "-P", "prefork", "-c", "2",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
         ]  # fmt: skip
-        if self.beat:
-            command += ["-B", "-s", str(self.schedule_path)]
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                command,
-                cwd=BASE_DIR,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: signals reach the children
-            )
-        wait_until(
-            lambda: (
-                self.proc is not None and (self.proc.poll() is not None or " ready." in self.log())
-            ),
-            timeout=60,
-            what=f"worker {self.name} to start",
-        )
-        if self.proc.poll() is not None:
-            pytest.fail(f"Worker {self.name} exited:\n{self.log()}")
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def _signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-
-    def freeze(self) -> None:
-        self._signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        self._signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        """SIGKILL the whole group, as a crash or an OOM kill would."""
-        self._signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self._signal(signal.SIGCONT)
-        self._signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if queue is not None:
+            command += ["-Q", queue]
+        if beat:
+            command += ["-B", "-s", str(tmp / f"{name}-beat-schedule")]
+        super().__init__(name=name, command=command, env=env, tmp=tmp, ready=" ready.")
 
 
 @pytest.fixture
