@@ -392,6 +392,9 @@ SMS_SEND_RETRY_BASE_SECONDS = float(env_str("SMS_SEND_RETRY_BASE_SECONDS", "5"))
 SMS_PACING_REDIS_URL = env_str("SMS_PACING_REDIS_URL", REDIS_URL)
 SMS_PACING_KEY_PREFIX = env_str("SMS_PACING_KEY_PREFIX", "artera:pacing")
 SMS_PACING_MAX_INLINE_WAIT = float(env_str("SMS_PACING_MAX_INLINE_WAIT", "1.0"))
+# The simulator's pages and JSON API show every text it carried. With DJANGO_HTTPS on they answer
+# 404 unless an operator deliberately runs a public demo on the simulator.
+SMS_SIMULATOR_PUBLIC_DEMO = env_bool("SMS_SIMULATOR_PUBLIC_DEMO", default=False)
 # The simulated carrier: its answer latency, and how long before it reports delivery.
 SMS_SIMULATOR_LATENCY = float(env_str("SMS_SIMULATOR_LATENCY", "0"))
 SMS_SIMULATOR_REPORT_DELAY = float(env_str("SMS_SIMULATOR_REPORT_DELAY", "0"))

@@ -40,6 +40,15 @@ def simulator_is_on() -> bool:
     return bool(settings.SMS_BACKEND == "simulator")
 
 
+def simulator_pages_served() -> bool:
+    """Whether the simulator's pages and JSON API answer: only while it is the backend, and,
+    behind HTTPS (a deployment others reach), only when the operator opted in for a public demo
+    (`SMS_SIMULATOR_PUBLIC_DEMO`); they let anyone read every text the carrier carried."""
+    if not simulator_is_on():
+        return False
+    return not settings.HTTPS or bool(settings.SMS_SIMULATOR_PUBLIC_DEMO)
+
+
 def _phone(raw: object, field: str) -> str:
     if not isinstance(raw, str):
         raise InvalidInput(f"{field} must be a phone number.", code="invalid_phone", field=field)

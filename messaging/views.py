@@ -101,12 +101,13 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
 
 
 def simulator_only(view: View) -> View:
-    """The simulator exists only while it is the SMS backend: 404 otherwise."""
+    """The simulator's pages exist only while it is the SMS backend, and behind HTTPS only for a
+    public demo that opted in: 404 otherwise."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not simulator.simulator_is_on():
-            raise Http404("The SMS simulator is off.")
+        if not simulator.simulator_pages_served():
+            raise Http404("The SMS simulator is off, or not served on this deployment.")
         return view(request, *args, **kwargs)
 
     return wrapped
