@@ -70,7 +70,19 @@ ONE_WAY_REPLY = (
     "This number sends reminders only and is not monitored. To reach {enterpriseName}, call or "
     "text {clinic} at {phone}."
 )
-QUICK_RESPONSES: list[tuple[str, str, str]] = [
+# The call center's quick responses: the "Common Quick Responses" of the Call-to-Text setup
+# article, each in English and Spanish (unverified callers have no language preference, so both
+# are offered). `!!` sends them unsecured; `{enterpriseName}` stands for "[Health System Name]".
+CALL_CENTER_QUICK_RESPONSES: list[tuple[str, str, str]] = [
+    ("DOB Request", "en", "!!May I have the date of birth please?"),
+    ("DOB Request", "es", "!!Me permite la fecha de nacimiento por favor?"),
+    ("Est Patient or New Patient?", "en", "!!Have you been seen at {enterpriseName} before?"),
+    ("Est Patient or New Patient?", "es", "!!¿Ha sido visto en {enterpriseName} antes?"),
+    ("Insurance Request", "en", "!!What type of Insurance do you have?"),
+    ("Insurance Request", "es", "!!Qué tipo de seguro tiene?"),
+]
+# The clinic's own.
+CLINIC_QUICK_RESPONSES: list[tuple[str, str, str]] = [
     ("Scheduling", "en", "We can help you schedule. What days and times work best for you?"),
     ("Scheduling", "es", "Podemos ayudarle a programar una cita. ¿Qué días y horas le convienen?"),
     ("Billing", "en", "!!For billing questions, please call our billing office at {linePhone}."),
@@ -81,6 +93,8 @@ QUICK_RESPONSES: list[tuple[str, str, str]] = [
         "es",
         "!!Estamos en 100 Main Street, segundo piso. El estacionamiento es gratis.",
     ),
+    ("Lab results", "en", "Your results are ready. Would you like a call from your care team?"),
+    ("Lab results", "es", "Sus resultados están listos. ¿Desea una llamada de su equipo médico?"),
 ]
 # (first, last, date of birth, phone slot, language). Slot 0 is a family phone shared by two.
 PATIENTS: list[tuple[str, str, datetime.date, int, str]] = [
@@ -138,6 +152,8 @@ def demo_enterprise_seed(*, name: str = DEFAULT_NAME) -> dict[str, Any]:
 
     clinic = _seed_clinic(enterprise, slug, numbers.lines[0])
     call_center = _seed_call_center(enterprise, numbers.lines[1])
+    _seed_quick_responses(clinic, CLINIC_QUICK_RESPONSES)
+    _seed_quick_responses(call_center, CALL_CENTER_QUICK_RESPONSES)
     one_way = _seed_one_way(enterprise, numbers.one_way, clinic)
     users = _seed_users(name, slug, clinic, call_center, one_way)
     patients = _seed_patients(enterprise, numbers.patients)
@@ -237,11 +253,18 @@ def _seed_call_center(enterprise: Enterprise, line_number: str) -> Practice:
         )
         for day in range(7)
     )
-    QuickResponse.objects.bulk_create(
-        QuickResponse(practice=call_center, topic=topic, language=lang, text=text, position=i)
-        for i, (topic, lang, text) in enumerate(QUICK_RESPONSES)
-    )
     return call_center
+
+
+def _seed_quick_responses(practice: Practice, items: list[tuple[str, str, str]]) -> None:
+    """Each (topic, language) once: a re-run adds what an older seed lacked, changes nothing."""
+    for position, (topic, language, text) in enumerate(items):
+        QuickResponse.objects.get_or_create(
+            practice=practice,
+            topic=topic,
+            language=language,
+            defaults={"text": text, "position": position},
+        )
 
 
 def _seed_one_way(enterprise: Enterprise, line_number: str, clinic: Practice) -> Practice:
@@ -349,7 +372,9 @@ def _seed_conversations(
     clinic_line = clinic.lines.get(is_default=True)
     center_line = call_center.lines.get(is_default=True)
     now = timezone.now()
-    john, _mary, carlos, linda = patients
+    john, mary, carlos, linda = patients
+    # The EMR texted both Smiths on their shared phone (John first, then Mary), and nobody has
+    # answered Mary's: the phone's next text is ambiguous, so it gets the shared-phone prompt.
     conversations: list[tuple[Practice, Line, Patient | None, str, list[tuple[str, str]]]] = [
         (
             clinic,
@@ -359,6 +384,19 @@ def _seed_conversations(
             [
                 ("out", "Hi John, this is Primary Care Clinic. Your visit is Tuesday at 9:30am."),
                 ("in", "Thanks! Can I bring my daughter's forms too?"),
+            ],
+        ),
+        (
+            clinic,
+            clinic_line,
+            mary,
+            phones[0],
+            [
+                (
+                    "out",
+                    "Hi Mary, this is Primary Care Clinic. You're due for your annual physical: "
+                    "reply to book a time.",
+                )
             ],
         ),
         (
@@ -403,12 +441,21 @@ def _seed_conversations(
             needs_action=texts[-1][0] == "in",
             last_activity_at=started + datetime.timedelta(minutes=5 * len(texts)),
         )
+        # Reminders came from the EMR (MAPI); the call center's first text from its
+        # abandoned-call workflow.
+        sender = Message.SenderKind.CALL_TO_TEXT if patient is None else Message.SenderKind.API
         for i, (direction, body) in enumerate(texts):
-            _seed_message(channel, direction, body, started + datetime.timedelta(minutes=5 * i))
+            at = started + datetime.timedelta(minutes=5 * i)
+            _seed_message(channel, direction, body, at, sender=sender)
 
 
 def _seed_message(
-    channel: PatientChannel, direction: str, body: str, at: datetime.datetime
+    channel: PatientChannel,
+    direction: str,
+    body: str,
+    at: datetime.datetime,
+    *,
+    sender: Message.SenderKind,
 ) -> None:
     line_number = channel.line.phone_number.as_e164
     outbound = direction == "out"
@@ -423,7 +470,7 @@ def _seed_message(
         body=body,
         status=MessageStatus.DELIVERED if outbound else MessageStatus.RECEIVED,
         status_changed_at=at,
-        sender_kind=Message.SenderKind.AUTOMATION if outbound else Message.SenderKind.PATIENT,
+        sender_kind=sender if outbound else Message.SenderKind.PATIENT,
     )
     # auto_now_add ignores a value given at creation; history needs its real time.
     Message.objects.filter(pk=message.pk).update(created_at=at)

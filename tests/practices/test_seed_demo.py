@@ -15,9 +15,9 @@ from django.test import Client, RequestFactory
 
 from artera.secrets import token_hash
 from channels_app.models import Patient, PatientChannel
-from messaging.models import InboundAutomation
+from messaging.models import InboundAutomation, Message, MpspPrompt
 from messaging.services import message_receive_inbound
-from practices.models import Membership, Practice
+from practices.models import Membership, Practice, QuickResponse
 from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +201,53 @@ def test_acme_staff_see_their_seeded_conversations() -> None:
     page = client.get("/inbox/?status=all").content.decode()
 
     assert "John Smith" in page
+
+
+def test_the_smiths_shared_phone_gets_the_prompt_on_its_first_reply() -> None:
+    """What the README promises: text from the Smiths' shared phone to the clinic's line and
+    the shared-phone prompt comes back, naming both."""
+    data = seed()
+    clinic = next(p for p in data["practices"] if p["kind"] == "clinic")
+    smiths = [p for p in data["patients"] if p["last_name"] == "Smith"]
+    assert len({p["phone"] for p in smiths}) == 1
+
+    message_receive_inbound(
+        to=clinic["lines"][0]["phone"],
+        from_=smiths[0]["phone"],
+        body="Is this about my appointment?",
+        provider_message_id="SM-smiths-1",
+    )
+
+    assert MpspPrompt.objects.filter(
+        phone=smiths[0]["phone"], status=MpspPrompt.Status.PENDING
+    ).exists()
+    prompt = (
+        Message.objects.filter(direction="outbound", to_number=smiths[0]["phone"])
+        .order_by("-created_at")
+        .first()
+    )
+    assert prompt is not None
+    assert "John" in prompt.body
+    assert "Mary" in prompt.body
+
+
+@pytest.mark.parametrize(
+    ("kind", "topics"),
+    [
+        ("call_center", ["DOB Request", "Est Patient or New Patient?", "Insurance Request"]),
+        ("clinic", ["Scheduling", "Billing", "Directions"]),
+    ],
+)
+def test_quick_responses_in_english_and_spanish(kind: str, topics: list[str]) -> None:
+    data = seed()
+    practice = next(p for p in data["practices"] if p["kind"] == kind)
+    found = set(
+        QuickResponse.objects.filter(practice_id=practice["id"]).values_list("topic", "language")
+    )
+    for topic in topics:
+        assert {(topic, "en"), (topic, "es")} <= found
+    if kind == "call_center":
+        dob = QuickResponse.objects.get(
+            practice_id=practice["id"], topic="DOB Request", language="en"
+        )
+        assert dob.text == "!!May I have the date of birth please?"

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         out(self.style.SUCCESS(f"Demo enterprise: {data['enterprise']['name']}"))
         for practice in data["practices"]:
             phones = ", ".join(line["phone"] for line in practice["lines"])
-            out(f"  {practice['name']} ({practice['kind']}), line {phones}")
+            out(f"  {practice['name']} ({practice['kind']}), id {practice['id']}, line {phones}")
         out("")
         out(f"Sign in at {base}/accounts/login/ as:")
         for user in data["users"]:
@@ -49,3 +49,10 @@ class Command(BaseCommand):
         out(f"SMAPI key: {data['smapi_key']}")
         for workflow in data["call_to_text"]:
             out(f"{workflow['kind']}: {base}{workflow['url']}?CALLER_ID_NUMBER=8185551234")
+        clinic = next(p for p in data["practices"] if p["kind"] == "clinic")
+        out("")
+        out("For the README's MAPI example, paste into your shell:")
+        out(
+            f"  export CLIENT_ID={client['client_id']} CLIENT_SECRET={client['client_secret']} "
+            f"PRACTICE_ID={clinic['id']}"
+        )
