@@ -7,6 +7,9 @@ admin.site.site_header = "Artera administration"
 admin.site.site_title = "Artera admin"
 admin.site.index_title = "Configuration"
 
+# A database that cannot be reached is a 503, wherever in the request it fails.
+handler500 = "artera.middleware.server_error"
+
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
