@@ -54,23 +54,16 @@ def assert_json_503(response: Any) -> None:
     assert int(response["Retry-After"]) > 0
 
 
-def test_mapi_send(practice: Practice, database_down: None) -> None:
-    response = Client().post(
-        "/api/v1/messages",
-        {"to": "+18185550101", "body": "Hi", "practice_id": str(practice.pk)},
-        content_type="application/json",
-        HTTP_AUTHORIZATION="Bearer some-token",
-    )
-    assert_json_503(response)
-
-
-def test_smapi_send(practice: Practice, database_down: None) -> None:
-    response = Client().post(
-        "/api/smapi/v1/messages",
-        {"to": "+18185550101", "body": "Hi", "practice_id": str(practice.pk)},
-        content_type="application/json",
-        HTTP_X_API_KEY="smapi_whatever",
-    )
+@pytest.mark.parametrize(
+    ("url", "auth"),
+    [
+        ("/api/v1/messages", {"HTTP_AUTHORIZATION": "Bearer some-token"}),
+        ("/api/smapi/v1/messages", {"HTTP_X_API_KEY": "smapi_whatever"}),
+    ],
+)
+def test_api_send(practice: Practice, database_down: None, url: str, auth: dict[str, str]) -> None:
+    body = {"to": "+18185550101", "body": "Hi", "practice_id": str(practice.pk)}
+    response = Client().post(url, body, content_type="application/json", **auth)
     assert_json_503(response)
 
 
