@@ -208,3 +208,19 @@ def test_a_retried_webhook_is_not_an_answer(family: Family) -> None:
     assert MpspPrompt.objects.get().status == "pending"
     assert Message.objects.filter(direction="inbound").count() == 1
     assert again.body == "Hi"
+
+
+@pytest.mark.parametrize("answer", ["²", "①", "٢", "(²)", "２"])
+def test_an_answer_in_other_digits_is_kept_as_an_unclear_answer(family: Family, answer: str) -> None:
+    """Only ASCII digits pick an option: a superscript, circled, Arabic-Indic or full-width digit
+    is an unclear answer (one re-prompt), and the text is stored, never lost."""
+    held = family.texts("Is my appointment still on?")
+
+    reply = family.texts(answer)
+
+    reply.refresh_from_db()
+    assert reply.body == answer
+    assert reply.channel == held.channel
+    prompt = MpspPrompt.objects.get()
+    assert (prompt.status, prompt.answer) == ("pending", answer)
+    assert len(family.prompts()) == 2, "an unclear answer gets the prompt once more"
