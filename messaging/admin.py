@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -13,6 +14,7 @@ from artera.phones import normalize_us_phone
 from practices.admin import NormalizedSearchAdmin, phone_column, text_preview
 
 from .models import (
+    SECURITY_CODE_REDACTED,
     AfterHoursReply,
     InboundAutomation,
     Message,
@@ -63,7 +65,8 @@ class MessageAdmin(RecordAdmin):
     """A message is a record of what was sent or received: it can be looked at, not edited.
 
     Messages are only ever made by the send and inbound paths, so there is no add page; a
-    superuser may delete one (e.g. a message sent to the wrong patient, on request).
+    superuser may delete one (e.g. a message sent to the wrong patient, on request). A security
+    code's text is the patient's secret: the list and the page show what it was, never the code.
     """
 
     list_display = (
@@ -77,7 +80,15 @@ class MessageAdmin(RecordAdmin):
         "practice",
         "preview",
     )
-    list_filter = ("status", "direction", "sender_kind", "error_code", "is_secure", "practice")
+    list_filter = (
+        "status",
+        "direction",
+        "sender_kind",
+        "kind",
+        "error_code",
+        "is_secure",
+        "practice",
+    )
     list_select_related = ("practice",)
     search_fields = ("to_number", "from_number", "provider_message_id")
     phone_search_fields = ("to_number", "from_number")
@@ -92,7 +103,8 @@ class MessageAdmin(RecordAdmin):
                     "direction",
                     "from_number",
                     "to_number",
-                    "body",
+                    "kind",
+                    "text",
                     "is_secure",
                     "segments",
                     "encoding",
@@ -129,7 +141,11 @@ class MessageAdmin(RecordAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> Any:
         # Read-only even for someone who is given the change permission.
-        return [field.name for field in Message._meta.fields]
+        return [field.name for field in Message._meta.fields] + ["text"]
+
+    @admin.display(description="body")
+    def text(self, obj: Message) -> str:
+        return obj.staff_body
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
@@ -144,7 +160,7 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def preview(self, obj: Message) -> str:
-        return text_preview(obj.body, 50)
+        return text_preview(obj.staff_body, 50)
 
 
 def _normalized_phone(value: str) -> str:
@@ -239,7 +255,23 @@ class SimulatorNumberAdmin(NormalizedSearchAdmin):
 
 @admin.register(SimulatorText)
 class SimulatorTextAdmin(RecordAdmin):
-    """Every text the simulated carrier carried, in either direction."""
+    """Every text the simulated carrier carried, in either direction. A security code it
+    carried shows as what it was, never the code (the simulator's phone page, the patient's
+    side, shows it)."""
+
+    fields = (
+        "id",
+        "direction",
+        "from_number",
+        "to_number",
+        "text",
+        "status",
+        "error_code",
+        "client_reference",
+        "created_at",
+        "reported_at",
+    )
+    readonly_fields = fields
 
     list_display = (
         "created_at",
@@ -268,7 +300,23 @@ class SimulatorTextAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def preview(self, obj: SimulatorText) -> str:
-        return text_preview(obj.body, 50)
+        return text_preview(self.text(obj), 50)
+
+    @admin.display(description="body")
+    def text(self, obj: SimulatorText) -> str:
+        if obj.direction == SimulatorText.Direction.TO_PATIENT and _is_security_code(
+            obj.client_reference
+        ):
+            return SECURITY_CODE_REDACTED
+        return obj.body
+
+
+def _is_security_code(message_id: str) -> bool:
+    try:
+        pk = uuid.UUID(message_id)
+    except ValueError:
+        return False
+    return Message.objects.filter(pk=pk, kind=Message.Kind.SECURITY_CODE).exists()
 
 
 # --- Inbound: automations, shared-phone prompts, after-hours replies ----------------------------

@@ -66,7 +66,7 @@ def test_a_shared_phone_texting_twice_at_once_gets_one_prompt(line: Line) -> Non
     all_at_once(line, [f"SM{i}" for i in range(THREADS)])
 
     prompt = MpspPrompt.objects.get()
-    prompts = Message.objects.filter(body__startswith="Please respond", to_number=PHONE)
+    prompts = Message.objects.filter(kind="mpsp_prompt", to_number=PHONE)
     # The first text is held and prompted; the others are answers (unclear: one re-prompt, then
     # the fallback), never a second pending prompt.
     assert prompt.status == "fallback"
