@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
@@ -304,19 +305,44 @@ class SimulatorTextAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def text(self, obj: SimulatorText) -> str:
-        if obj.direction == SimulatorText.Direction.TO_PATIENT and _is_security_code(
-            obj.client_reference
-        ):
-            return SECURITY_CODE_REDACTED
-        return obj.body
+        is_code = getattr(obj, "is_security_code", None)
+        if is_code is None:  # the change page: one row
+            is_code = obj.client_reference in _security_code_ids([obj])
+        return SECURITY_CODE_REDACTED if is_code else obj.body
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _SimulatorTextChangeList
 
 
-def _is_security_code(message_id: str) -> bool:
-    try:
-        pk = uuid.UUID(message_id)
-    except ValueError:
-        return False
-    return Message.objects.filter(pk=pk, kind=Message.Kind.SECURITY_CODE).exists()
+class _SimulatorTextChangeList(ChangeList):
+    """Marks the page's security codes with one query (the carrier's record names the
+    platform's message only by `client_reference`, which no join can follow)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        texts = list(self.result_list)
+        codes = _security_code_ids(texts)
+        for text in texts:
+            text.is_security_code = text.client_reference in codes
+        self.result_list = texts
+
+
+def _security_code_ids(texts: list[SimulatorText]) -> set[str]:
+    """The `client_reference`s among `texts` that are security codes the platform sent."""
+    ids = set()
+    for text in texts:
+        if text.direction != SimulatorText.Direction.TO_PATIENT:
+            continue
+        try:
+            ids.add(uuid.UUID(text.client_reference))
+        except ValueError:
+            continue
+    if not ids:
+        return set()
+    found = Message.objects.filter(pk__in=ids, kind=Message.Kind.SECURITY_CODE).values_list(
+        "pk", flat=True
+    )
+    return {str(pk) for pk in found}
 
 
 # --- Inbound: automations, shared-phone prompts, after-hours replies ----------------------------

@@ -339,7 +339,8 @@ class SimulatorText(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.from_number} → {self.to_number}: {self.body[:40]}"
+        # No body: a text to a patient may be a security code, which staff must not see.
+        return f"{self.from_number} → {self.to_number} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
     @property
     def provider_message_id(self) -> str:

@@ -51,9 +51,7 @@ class Family:
 
     def prompts(self) -> list[str]:
         return list(
-            Message.objects.filter(
-                to_number=PHONE, sender_kind="automation", kind="mpsp_prompt"
-            )
+            Message.objects.filter(to_number=PHONE, sender_kind="automation", kind="mpsp_prompt")
             .order_by("created_at")
             .values_list("body", flat=True)
         )
