@@ -126,7 +126,13 @@ class Message(PublicModel):
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
     body = models.TextField()
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONVERSATION)
+    # The database default too: bulk loads (bench/inbox.py COPY) and older writers name no kind.
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.CONVERSATION,
+        db_default=Kind.CONVERSATION,
+    )
     is_secure = models.BooleanField("secure", default=False)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=5, choices=Encoding.choices, default=Encoding.GSM7)

@@ -52,6 +52,7 @@ class Migration(migrations.Migration):
                     ("auto_reply", "Automation auto-reply"),
                 ],
                 default="conversation",
+                db_default="conversation",
                 max_length=16,
             ),
         ),
