@@ -56,6 +56,7 @@ THREAD_MESSAGE_FIELDS = (
     "created_at",
     "direction",
     "body",
+    "kind",
     "is_secure",
     "status",
     "error_code",
@@ -134,8 +135,16 @@ def _with_inbox_columns(
     channels: QuerySet[PatientChannel], *, user: AbstractBaseUser | AnonymousUser
 ) -> QuerySet[PatientChannel]:
     """What a row of the inbox shows: each column is one index probe per row (the last
-    message by `message_thread`, the read mark and the star by their unique keys)."""
-    last_message = Message.objects.filter(channel=OuterRef("pk")).order_by("-created_at")
+    message by `message_thread`, the read mark and the star by their unique keys).
+
+    The preview is the last message that is not a security code: a code is the patient's
+    secret, and a text the platform sent on its own should not hide what the patient last
+    said."""
+    last_message = (
+        Message.objects.filter(channel=OuterRef("pk"))
+        .exclude(kind=Message.Kind.SECURITY_CODE)
+        .order_by("-created_at")
+    )
     last_inbound = last_message.filter(direction=Message.Direction.INBOUND)
     read_at = ChannelRead.objects.filter(channel=OuterRef("pk"), user_id=_user_id(user))
     starred = PatientChannel.starred_by.through.objects.filter(
@@ -322,7 +331,7 @@ class StatusStep(NamedTuple):
 
 @dataclass
 class ThreadEntry:
-    kind: str  # "message" | "note" | "event" | "failure" | "mpsp"
+    kind: str  # "message" | "security_code" | "note" | "event" | "failure" | "mpsp"
     at: datetime.datetime
     item: Any
     extra: dict[str, Any] = field(default_factory=dict)
@@ -338,8 +347,9 @@ class Thread:
 def channel_thread(*, channel: PatientChannel) -> Thread:
     """The thread of a channel the caller has already been allowed to see: messages (each with
     its status `history`: `StatusStep`s, oldest first), internal notes, staff events, delivery
-    failures and shared-phone choices, oldest first. A fixed number of queries whatever the
-    thread's length.
+    failures and shared-phone choices, oldest first. A security code is an event entry
+    ("security_code"), and its body is replaced by `SECURITY_CODE_REDACTED`. A fixed number of
+    queries whatever the thread's length.
 
     A thread is up to 200 messages and their histories: the messages carry only what the thread
     shows (`THREAD_MESSAGE_FIELDS`) and the histories are plain tuples, since building whole
@@ -360,10 +370,20 @@ def channel_thread(*, channel: PatientChannel) -> Thread:
         histories.setdefault(message_id, []).append(StatusStep(status, error_code, at))
     for message in messages:
         message.history = histories.get(message.pk, [])  # type: ignore[attr-defined]
+        if message.kind == Message.Kind.SECURITY_CODE:
+            # The code is the patient's secret: its text never reaches a staff page.
+            message.body = message.staff_body
     truncated = len(messages) > THREAD_MESSAGE_LIMIT
     messages = messages[:THREAD_MESSAGE_LIMIT][::-1]
     since = messages[0].created_at if truncated else None
-    entries = [ThreadEntry("message", m.created_at, m) for m in messages]
+    entries = [
+        ThreadEntry(
+            "security_code" if m.kind == Message.Kind.SECURITY_CODE else "message",
+            m.created_at,
+            m,
+        )
+        for m in messages
+    ]
     for message in messages:
         if message.direction == Message.Direction.OUTBOUND and message.status in (
             MessageStatus.FAILED,

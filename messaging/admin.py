@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
@@ -13,6 +15,7 @@ from artera.phones import normalize_us_phone
 from practices.admin import NormalizedSearchAdmin, phone_column, text_preview
 
 from .models import (
+    SECURITY_CODE_REDACTED,
     AfterHoursReply,
     InboundAutomation,
     Message,
@@ -63,7 +66,8 @@ class MessageAdmin(RecordAdmin):
     """A message is a record of what was sent or received: it can be looked at, not edited.
 
     Messages are only ever made by the send and inbound paths, so there is no add page; a
-    superuser may delete one (e.g. a message sent to the wrong patient, on request).
+    superuser may delete one (e.g. a message sent to the wrong patient, on request). A security
+    code's text is the patient's secret: the list and the page show what it was, never the code.
     """
 
     list_display = (
@@ -77,7 +81,15 @@ class MessageAdmin(RecordAdmin):
         "practice",
         "preview",
     )
-    list_filter = ("status", "direction", "sender_kind", "error_code", "is_secure", "practice")
+    list_filter = (
+        "status",
+        "direction",
+        "sender_kind",
+        "kind",
+        "error_code",
+        "is_secure",
+        "practice",
+    )
     list_select_related = ("practice",)
     search_fields = ("to_number", "from_number", "provider_message_id")
     phone_search_fields = ("to_number", "from_number")
@@ -92,7 +104,8 @@ class MessageAdmin(RecordAdmin):
                     "direction",
                     "from_number",
                     "to_number",
-                    "body",
+                    "kind",
+                    "text",
                     "is_secure",
                     "segments",
                     "encoding",
@@ -129,7 +142,11 @@ class MessageAdmin(RecordAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> Any:
         # Read-only even for someone who is given the change permission.
-        return [field.name for field in Message._meta.fields]
+        return [field.name for field in Message._meta.fields] + ["text"]
+
+    @admin.display(description="body")
+    def text(self, obj: Message) -> str:
+        return obj.staff_body
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
@@ -144,7 +161,7 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def preview(self, obj: Message) -> str:
-        return text_preview(obj.body, 50)
+        return text_preview(obj.staff_body, 50)
 
 
 def _normalized_phone(value: str) -> str:
@@ -239,7 +256,23 @@ class SimulatorNumberAdmin(NormalizedSearchAdmin):
 
 @admin.register(SimulatorText)
 class SimulatorTextAdmin(RecordAdmin):
-    """Every text the simulated carrier carried, in either direction."""
+    """Every text the simulated carrier carried, in either direction. A security code it
+    carried shows as what it was, never the code (the simulator's phone page, the patient's
+    side, shows it)."""
+
+    fields = (
+        "id",
+        "direction",
+        "from_number",
+        "to_number",
+        "text",
+        "status",
+        "error_code",
+        "client_reference",
+        "created_at",
+        "reported_at",
+    )
+    readonly_fields = fields
 
     list_display = (
         "created_at",
@@ -268,7 +301,48 @@ class SimulatorTextAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def preview(self, obj: SimulatorText) -> str:
-        return text_preview(obj.body, 50)
+        return text_preview(self.text(obj), 50)
+
+    @admin.display(description="body")
+    def text(self, obj: SimulatorText) -> str:
+        is_code = getattr(obj, "is_security_code", None)
+        if is_code is None:  # the change page: one row
+            is_code = obj.client_reference in _security_code_ids([obj])
+        return SECURITY_CODE_REDACTED if is_code else obj.body
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _SimulatorTextChangeList
+
+
+class _SimulatorTextChangeList(ChangeList):
+    """Marks the page's security codes with one query (the carrier's record names the
+    platform's message only by `client_reference`, which no join can follow)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        texts = list(self.result_list)
+        codes = _security_code_ids(texts)
+        for text in texts:
+            text.is_security_code = text.client_reference in codes
+        self.result_list = texts
+
+
+def _security_code_ids(texts: list[SimulatorText]) -> set[str]:
+    """The `client_reference`s among `texts` that are security codes the platform sent."""
+    ids = set()
+    for text in texts:
+        if text.direction != SimulatorText.Direction.TO_PATIENT:
+            continue
+        try:
+            ids.add(uuid.UUID(text.client_reference))
+        except ValueError:
+            continue
+    if not ids:
+        return set()
+    found = Message.objects.filter(pk__in=ids, kind=Message.Kind.SECURITY_CODE).values_list(
+        "pk", flat=True
+    )
+    return {str(pk) for pk in found}
 
 
 # --- Inbound: automations, shared-phone prompts, after-hours replies ----------------------------

@@ -66,7 +66,12 @@ def _automation_reply(
         automation=automation, channel=channel, sent_at__gt=at - AUTOMATION_REPLY_INTERVAL
     ).exists():
         return
-    message = _send(channel=channel, body=automation.reply, why=f"automation {automation.pk}")
+    message = _send(
+        channel=channel,
+        body=automation.reply,
+        kind=Message.Kind.AUTO_REPLY,
+        why=f"automation {automation.pk}",
+    )
     if message is not None:
         AutomationReply.objects.create(
             automation=automation, channel=channel, message=message, sent_at=at
@@ -109,19 +114,19 @@ def after_hours_reply(*, channel: PatientChannel, at: datetime.datetime) -> Mess
         channel=channel, sent_at__gt=at - AFTER_HOURS_INTERVAL
     ).exists():
         return None
-    message = _send(channel=channel, body=text, why="after-hours")
+    message = _send(channel=channel, body=text, kind=Message.Kind.AFTER_HOURS, why="after-hours")
     if message is not None:
         AfterHoursReply.objects.create(channel=channel, message=message, sent_at=at)
     return message
 
 
-def _send(*, channel: PatientChannel, body: str, why: str) -> Message | None:
+def _send(*, channel: PatientChannel, body: str, kind: str, why: str) -> Message | None:
     from .services import message_send
 
     try:
         with transaction.atomic():
             return message_send(
-                channel=channel, body=body, sender_kind=Message.SenderKind.AUTOMATION
+                channel=channel, body=body, sender_kind=Message.SenderKind.AUTOMATION, kind=kind
             )
     except ApplicationError as exc:
         logger.info("Skipped the %s reply to channel %s: %s", why, channel.pk, exc.code)

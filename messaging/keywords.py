@@ -4,7 +4,7 @@ A text is a keyword when, ignoring case and surrounding spaces, it is exactly on
 below. Opting out is per line and covers every patient on the number (an `OptOut` row is keyed
 by line and phone, and the send path refuses that pair). Each keyword text gets exactly one
 confirmation, even when the number was already opted out: the confirmation goes through the
-send path with `keyword_reply=True`, the one narrow way past the opt-out refusal.
+send path as `Message.Kind.KEYWORD_REPLY`, the one narrow way past the opt-out refusal.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def keyword_apply(
                 channel=channel,
                 body=CONFIRMATIONS[keyword],
                 sender_kind=Message.SenderKind.AUTOMATION,
-                keyword_reply=True,
+                kind=Message.Kind.KEYWORD_REPLY,
             )
     except ApplicationError as exc:
         logger.warning("No %s confirmation from line %s: %s", keyword, line.pk, exc.code)

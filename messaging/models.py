@@ -44,6 +44,9 @@ STATUS_RANK: dict[str, int] = {
 }
 FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 2)
 
+# What staff see instead of a security code's text (thread, admin).
+SECURITY_CODE_REDACTED = "Security code texted"
+
 
 class Message(PublicModel):
     """One SMS (or secure message) in a channel.
@@ -94,6 +97,24 @@ class Message(PublicModel):
         GSM7 = "gsm7", "GSM-7"
         UCS2 = "ucs2", "UCS-2"
 
+    class Kind(models.TextChoices):
+        """What an outbound text is for. Only the send path's callers that write automated texts
+        set it; everything people write (staff, the EMR, call-to-text) and every inbound text
+        is `conversation`.
+
+        The automated kinds expect no answer (`Message.expects_reply` is False), so the
+        shared-phone routing does not count them when it asks who is texting
+        (`messaging.routing`). A `security_code` is more: the code is the patient's secret, so
+        staff never see its body (the thread shows an event, the inbox preview and the admin
+        skip it) and it does not move the conversation to the top of the inbox."""
+
+        CONVERSATION = "conversation", "Conversation"
+        SHARED_PHONE_PROMPT = "mpsp_prompt", "Shared-phone prompt"
+        SECURITY_CODE = "security_code", "Security code"
+        KEYWORD_REPLY = "keyword_reply", "Keyword confirmation (STOP/START/HELP)"
+        AFTER_HOURS = "after_hours", "After-hours auto-response"
+        AUTO_REPLY = "auto_reply", "Automation auto-reply"
+
     channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="messages")
     # Copied from the channel: tenancy filters and per-line work should not need a join.
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="messages")
@@ -105,6 +126,13 @@ class Message(PublicModel):
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
     body = models.TextField()
+    # The database default too: bulk loads (bench/inbox.py COPY) and older writers name no kind.
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.CONVERSATION,
+        db_default=Kind.CONVERSATION,
+    )
     is_secure = models.BooleanField("secure", default=False)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=5, choices=Encoding.choices, default=Encoding.GSM7)
@@ -159,6 +187,11 @@ class Message(PublicModel):
                 condition=Q(direction="outbound") | Q(sender_kind="patient"),
                 name="message_inbound_from_patient",
             ),
+            # Automated kinds are written by automations only.
+            models.CheckConstraint(
+                condition=Q(kind="conversation") | Q(sender_kind="automation"),
+                name="message_automated_kind_from_automation",
+            ),
         ]
         indexes = [
             models.Index(fields=["channel", "created_at"], name="message_thread"),
@@ -171,7 +204,19 @@ class Message(PublicModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.to_number}: {self.body[:40]}"
+        return f"{self.get_direction_display()} {self.to_number}: {self.staff_body[:40]}"
+
+    @property
+    def staff_body(self) -> str:
+        """The body as staff may see it: a security code's text is replaced by what it was."""
+        if self.kind == self.Kind.SECURITY_CODE:
+            return SECURITY_CODE_REDACTED
+        return self.body
+
+    @property
+    def expects_reply(self) -> bool:
+        """Whether the patient may answer this text (see `Kind`)."""
+        return self.kind in EXPECTS_REPLY_KINDS
 
     @property
     def is_final(self) -> bool:
@@ -180,6 +225,10 @@ class Message(PublicModel):
     def can_move_to(self, status: str) -> bool:
         """True when `status` is a real step forward from the current status."""
         return STATUS_RANK[status] > STATUS_RANK[self.status]
+
+
+# Texts a patient may answer; the other kinds are automated notices (`Message.Kind`).
+EXPECTS_REPLY_KINDS = (Message.Kind.CONVERSATION, Message.Kind.SHARED_PHONE_PROMPT)
 
 
 class MessageStatusChange(models.Model):
@@ -296,7 +345,8 @@ class SimulatorText(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.from_number} → {self.to_number}: {self.body[:40]}"
+        # No body: a text to a patient may be a security code, which staff must not see.
+        return f"{self.from_number} → {self.to_number} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
     @property
     def provider_message_id(self) -> str:
@@ -399,7 +449,8 @@ class MpspPrompt(models.Model):
     number or first name moves them all to the chosen patient's channel (`chosen`); an unclear
     answer re-prompts once, then everything stays in the unverified channel (`fallback`). The
     resolved row is the record of the choice, and it stands for the rest of the conversation:
-    later texts go to `chosen_channel` until the line texts another patient on that number.
+    later texts go to `chosen_channel` until the line sends a text that expects an answer to
+    another patient on that number (`messaging.routing`).
     """
 
     class Status(models.TextChoices):
@@ -410,7 +461,8 @@ class MpspPrompt(models.Model):
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="mpsp_prompts")
     phone = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    # [{"label": "John", "channel_id": "…"}, …, {"label": "8188882222", "channel_id": "…"}]
+    # [{"label": "John", "full_name": "John Smith", "channel_id": "…"}, …,
+    #  {"label": "(818) 888-2222", "full_name": "", "channel_id": "…"}] (before: "8188882222")
     options = models.JSONField(default=list)
     prompts_sent = models.PositiveSmallIntegerField(default=1)
     held_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")

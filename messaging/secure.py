@@ -251,9 +251,11 @@ def _answer(
 
 def secure_code_send(*, link: SecureLink, at: datetime.datetime | None = None) -> bool:
     """Text a new one-time code to the patient's phone, through the send path (sender
-    "automation"; the code is not secure content). Refused (False) while the link is locked,
-    and within SECURE_CODE_RESEND_SECONDS of the last code, which stays valid. A send the path
-    refuses (the number opted out, the line is off) raises its `ApplicationError`."""
+    "automation", kind `SECURITY_CODE`: the code is the patient's secret, so staff never see
+    the text, and it does not move the conversation up the inbox). Refused (False) while the
+    link is locked, and within SECURE_CODE_RESEND_SECONDS of the last code, which stays valid.
+    A send the path refuses (the number opted out, the line is off) raises its
+    `ApplicationError`."""
     from .services import message_send
 
     at = at or timezone.now()
@@ -279,6 +281,7 @@ def secure_code_send(*, link: SecureLink, at: datetime.datetime | None = None) -
             channel=locked.channel,
             body=CODE_TEXT.format(practice=practice.name, code=code, minutes=minutes),
             sender_kind=Message.SenderKind.AUTOMATION,
+            kind=Message.Kind.SECURITY_CODE,
         )
     link.code_hash, link.code_sent_at = locked.code_hash, locked.code_sent_at
     link.code_expires_at = locked.code_expires_at

@@ -19,7 +19,8 @@ def message_get_for_api_client(*, api_client: ApiClient, message_id: str | uuid.
     """A message of the client's enterprise, with its patient and status history.
 
     A malformed id, a missing message and another enterprise's message are the same 404, so an
-    id tells nobody whether it exists elsewhere.
+    id tells nobody whether it exists elsewhere. A security code's text is the patient's
+    secret: its body reads as what it was (`Message.staff_body`), never the code.
     """
     try:
         pk = message_id if isinstance(message_id, uuid.UUID) else uuid.UUID(str(message_id))
@@ -38,4 +39,5 @@ def message_get_for_api_client(*, api_client: ApiClient, message_id: str | uuid.
     )
     if message is None:
         raise NotFound("No message with this id.", code="not_found")
+    message.body = message.staff_body
     return message

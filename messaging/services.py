@@ -83,6 +83,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BODY_LENGTH = 1600
+# The longest text a patient's phone can send us: a long SMS travels in segments that the
+# carrier joins into one text, and carriers (and Twilio) hand over at most 1,600 characters of
+# it. A longer body (only a misbehaving provider or a hand-made request can send one) is cut
+# to this length, as the carriers would, and stored: the patient's words are kept, bounded.
+INBOUND_MAX_LENGTH = 1600
 # A message waiting for an earlier one to the same patient checks back this often (at least).
 ORDER_RETRY_SECONDS = 0.5
 
@@ -105,7 +110,7 @@ def message_send(
     secure: bool = False,
     callback_url: str = "",
     metadata: dict[str, Any] | None = None,
-    keyword_reply: bool = False,
+    kind: str = Message.Kind.CONVERSATION,
 ) -> Message:
     """Store one outbound text as `received` and send it after commit.
 
@@ -121,9 +126,13 @@ def message_send(
     without a default line (`no_default_line`), a patient of another enterprise
     (`unknown_patient`), `secure` without a verified patient
     (`secure_requires_verified_patient`), and a number opted out of the line
-    (`recipient_opted_out`). The one exception to the last rule is `keyword_reply`, which only
-    the STOP/START/HELP handler (`messaging.keywords`) passes: carriers require the
+    (`recipient_opted_out`). The one exception to the last rule is `kind=KEYWORD_REPLY`, which
+    only the STOP/START/HELP handler (`messaging.keywords`) passes: carriers require the
     confirmation of a STOP to reach the number that has just opted out.
+
+    `kind` says what an automated text is for (`Message.Kind`; only sender "automation" may
+    set it). A `SECURITY_CODE` does not move the conversation to the top of the inbox: it is
+    not something staff need to look at, and staff never see its text.
 
     Smart phrases are filled in and links shortened (per the enterprise's rule) before the body
     is stored; `segments` counts what the carrier will get.
@@ -149,8 +158,11 @@ def message_send(
             code="secure_requires_verified_patient",
             field="secure",
         )
-    if keyword_reply and sender_kind != Message.SenderKind.AUTOMATION:
-        raise ValueError("Only automations reply to keywords.")
+    if kind not in Message.Kind.values:
+        raise ValueError(f"Not a message kind: {kind!r}")
+    if kind != Message.Kind.CONVERSATION and sender_kind != Message.SenderKind.AUTOMATION:
+        raise ValueError("Only automations send automated texts (codes, replies to keywords).")
+    keyword_reply = kind == Message.Kind.KEYWORD_REPLY
     if not keyword_reply and OptOut.objects.filter(line=line, phone=phone).exists():
         raise Refused(
             "This number has opted out of texts from this line.",
@@ -175,6 +187,7 @@ def message_send(
         from_number=line.phone_number.as_e164,
         to_number=phone,
         body=text,
+        kind=kind,
         is_secure=secure,
         status=MessageStatus.RECEIVED,
         status_changed_at=now,
@@ -204,7 +217,8 @@ def message_send(
             for link in links:
                 link.message = message
             ShortLink.objects.bulk_create(links)
-        channel_record_outbound(channel=channel, at=now)
+        if kind != Message.Kind.SECURITY_CODE:
+            channel_record_outbound(channel=channel, at=now)
         transaction.on_commit(functools.partial(dispatch_enqueue, message.id))
     return message
 
@@ -574,8 +588,7 @@ def message_receive_inbound(
         )
     line_number = _phone(to, field="to")
     sender = _phone(from_, field="from")
-    if not isinstance(body, str):
-        raise InvalidInput("The text must be a string.", code="invalid_body", field="body")
+    body = _inbound_body(body)
     existing = _inbound_by_provider_id(provider_message_id)
     if existing is not None:
         return existing
@@ -660,6 +673,19 @@ def message_receive_secure_reply(
         if existing is None:
             raise
         return existing
+
+
+def _inbound_body(body: object) -> str:
+    """The text as it is stored: at most `INBOUND_MAX_LENGTH` characters."""
+    if not isinstance(body, str):
+        raise InvalidInput("The text must be a string.", code="invalid_body", field="body")
+    if "\x00" in body:
+        # No carrier sends a NUL character, and PostgreSQL cannot store one.
+        raise InvalidInput("The text contains a NUL character.", code="invalid_body", field="body")
+    if len(body) > INBOUND_MAX_LENGTH:
+        logger.warning("Inbound text of %d characters cut to %d", len(body), INBOUND_MAX_LENGTH)
+        body = body[:INBOUND_MAX_LENGTH]
+    return body
 
 
 @dataclass(frozen=True)

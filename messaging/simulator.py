@@ -154,11 +154,13 @@ def simulator_report_overdue(*, limit: int = 500) -> int:
 
 def simulator_patient_texts(*, from_number: str, to_number: str, body: str) -> Message:
     """A patient texts a line: the carrier records it and hands it to the platform's inbound
-    path. Refused input (an unknown line, a bad number) leaves no trace on either side."""
-    from .services import message_receive_inbound
+    path. Refused input (an unknown line, a bad number) leaves no trace on either side. Like a
+    real carrier, it carries at most `INBOUND_MAX_LENGTH` characters of a long text."""
+    from .services import INBOUND_MAX_LENGTH, message_receive_inbound
 
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("Write something to send.", code="empty_body", field="body")
+    body = body[:INBOUND_MAX_LENGTH]
     sender = _phone(from_number, "from")
     line_number = _phone(to_number, "to")
     with transaction.atomic():

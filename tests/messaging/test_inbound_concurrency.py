@@ -1,6 +1,7 @@
 """Texts from one phone that arrive at the same moment, on PostgreSQL: the inbound path serializes
-them per line and number, so a shared phone gets one prompt, a channel one after-hours reply, and
-a retried webhook is stored once."""
+them per line and number, so a shared phone gets one prompt, a channel one after-hours reply, a
+retried webhook is stored once, answers in odd digits are all kept, and an answered
+conversation takes every text."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, connections
 
+from channels_app.models import PatientChannel
 from messaging.models import AfterHoursReply, Message, MpspPrompt
 from messaging.services import message_receive_inbound, message_send
 from practices.models import Line
@@ -29,7 +31,13 @@ def _postgresql_only(transactional_db: None) -> None:
         pytest.skip("needs PostgreSQL (advisory locks): set DATABASE_URL=postgres://… to run it")
 
 
-def all_at_once(line: Line, sids: list[str], at: datetime.datetime | None = None) -> None:
+def all_at_once(
+    line: Line,
+    sids: list[str],
+    at: datetime.datetime | None = None,
+    bodies: list[str] | None = None,
+) -> None:
+    texts = dict(zip(sids, bodies, strict=True)) if bodies else {sid: f"text {sid}" for sid in sids}
     barrier = threading.Barrier(len(sids))
     errors: list[BaseException] = []
 
@@ -39,7 +47,7 @@ def all_at_once(line: Line, sids: list[str], at: datetime.datetime | None = None
             message_receive_inbound(
                 to=line.phone_number.as_e164,
                 from_=PHONE,
-                body=f"text {sid}",
+                body=texts[sid],
                 provider_message_id=sid,
                 received_at=at,
             )
@@ -66,7 +74,7 @@ def test_a_shared_phone_texting_twice_at_once_gets_one_prompt(line: Line) -> Non
     all_at_once(line, [f"SM{i}" for i in range(THREADS)])
 
     prompt = MpspPrompt.objects.get()
-    prompts = Message.objects.filter(body__startswith="Please respond", to_number=PHONE)
+    prompts = Message.objects.filter(kind="mpsp_prompt", to_number=PHONE)
     # The first text is held and prompted; the others are answers (unclear: one re-prompt, then
     # the fallback), never a second pending prompt.
     assert prompt.status == "fallback"
@@ -90,3 +98,47 @@ def test_one_after_hours_reply_for_texts_at_once(make_line: Callable[..., Line])
 def test_one_webhook_retried_at_once_is_stored_once(line: Line) -> None:
     all_at_once(line, ["SMsame"] * THREADS)
     assert Message.objects.filter(direction="inbound").count() == 1
+
+
+def family_line(line: Line) -> tuple[PatientChannel, PatientChannel]:
+    """John and Mary share PHONE; the line has texted both (the next text is ambiguous)."""
+    channels = []
+    for name in ("John", "Mary"):
+        patient = PatientFactory(enterprise=line.practice.enterprise, first_name=name)
+        message = message_send(
+            practice=line.practice, to=PHONE, patient=patient, body="Hi", sender_kind="api"
+        )
+        channels.append(message.channel)
+    return channels[0], channels[1]
+
+
+def test_answers_in_other_digits_at_once_are_all_kept(line: Line) -> None:
+    family_line(line)
+    message_receive_inbound(
+        to=line.phone_number.as_e164, from_=PHONE, body="Hi", provider_message_id="SMfirst"
+    )
+    answers = ["²", "①", "\u0662", "\uff12", "³", "⑵"]
+
+    all_at_once(line, [f"SM{i}" for i in range(len(answers))], bodies=answers)
+
+    prompt = MpspPrompt.objects.get()
+    assert prompt.status == "fallback", "unclear answers: one re-prompt, then the fallback"
+    stored = Message.objects.filter(direction="inbound").values_list("body", flat=True)
+    assert sorted(stored) == sorted(["Hi", *answers])
+    assert Message.objects.filter(kind="mpsp_prompt").count() == 2
+
+
+def test_a_staff_reply_takes_every_text_at_once(line: Line) -> None:
+    john, mary = family_line(line)
+    message_send(channel=john, body="John, 10am works?", sender_kind="staff")
+    # An automated notice to Mary expects no answer.
+    message_send(
+        channel=mary, body="Your code is 12345.", sender_kind="automation", kind="security_code"
+    )
+
+    all_at_once(line, [f"SM{i}" for i in range(THREADS)])
+
+    assert not MpspPrompt.objects.exists()
+    inbound = Message.objects.filter(direction="inbound")
+    assert inbound.count() == THREADS
+    assert set(inbound.values_list("channel_id", flat=True)) == {john.pk}

@@ -149,7 +149,7 @@ def test_ordinary_sends_stay_refused_only_keyword_replies_pass(line: Line) -> No
             message_send(practice=line.practice, to=PHONE, body="x", sender_kind=kind)
     with pytest.raises(ValueError, match="keywords"):
         message_send(
-            practice=line.practice, to=PHONE, body="x", sender_kind="staff", keyword_reply=True
+            practice=line.practice, to=PHONE, body="x", sender_kind="staff", kind="keyword_reply"
         )
 
 

@@ -18,13 +18,15 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 PHONE = "+18188882222"
-PROMPT = "Please respond with the name or number: (1) John, (2) Mary, (3) 8188882222"
+# After the practice's name: "Acme Clinic: Please respond …" (`Family.prompt`).
+PROMPT = "Please respond with the name or number: (1) John, (2) Mary, (3) (818) 888-2222"
 
 
 class Family:
     def __init__(self, line: Line):
         enterprise = line.practice.enterprise
         self.line = line
+        self.prompt = f"{line.practice.name}: {PROMPT}"
         # Mary first: the prompt's order is by name, not by who was added first.
         self.mary = PatientFactory(enterprise=enterprise, first_name="Mary", last_name="Smith")
         self.john = PatientFactory(enterprise=enterprise, first_name="John", last_name="Smith")
@@ -49,9 +51,7 @@ class Family:
 
     def prompts(self) -> list[str]:
         return list(
-            Message.objects.filter(
-                to_number=PHONE, sender_kind="automation", body__startswith="Please respond"
-            )
+            Message.objects.filter(to_number=PHONE, sender_kind="automation", kind="mpsp_prompt")
             .order_by("created_at")
             .values_list("body", flat=True)
         )
@@ -76,10 +76,10 @@ def published() -> Iterator[list[events.InboundMessageReceived]]:
 def test_the_prompt_lists_first_names_in_order_then_the_number(family: Family) -> None:
     held = family.texts("Is my appointment still on?")
 
-    assert family.prompts() == [PROMPT]
+    assert family.prompts() == [family.prompt]
     prompt = MpspPrompt.objects.get()
     assert prompt.status == "pending"
-    assert [o["label"] for o in prompt.options] == ["John", "Mary", "8188882222"]
+    assert [o["label"] for o in prompt.options] == ["John", "Mary", "(818) 888-2222"]
     assert held.channel not in (family.channel(family.john), family.channel(family.mary))
     assert held.channel.patient is None
     held.channel.refresh_from_db()
@@ -112,7 +112,7 @@ def test_the_answer_routes_the_held_text(
         answer.strip(),
     )
     assert prompt.resolved_at is not None
-    prompt_text = Message.objects.get(body=PROMPT)
+    prompt_text = Message.objects.get(body=family.prompt)
     assert prompt_text.channel == chosen
     # The channel made only to hold the text is gone; nobody else's conversation got anything.
     assert not PatientChannel.objects.filter(line=family.line, patient__isnull=True).exists()
@@ -130,23 +130,23 @@ def test_the_rest_of_the_conversation_follows_the_choice(family: Family) -> None
     assert family.texts("Can I come at 10?").channel == mary
     message_send(channel=mary, body="10 works.", sender_kind="staff")
     assert family.texts("Thanks!").channel == mary
-    assert family.prompts() == [PROMPT]
+    assert family.prompts() == [family.prompt]
 
     # The line texts John on that number again: who is texting is a question again.
     family.text_patient(family.john, "John, your lab results are ready.")
     family.texts("ok")
-    assert family.prompts() == [PROMPT, PROMPT]
+    assert family.prompts() == [family.prompt] * 2
 
 
 def test_an_unclear_answer_reprompts_once_then_falls_back(family: Family) -> None:
     held = family.texts("Is my appointment still on?")
     family.texts("who is this?")
-    assert family.prompts() == [PROMPT, PROMPT]
+    assert family.prompts() == [family.prompt] * 2
     assert MpspPrompt.objects.get().status == "pending"
 
     family.texts("Peter")
 
-    assert family.prompts() == [PROMPT, PROMPT], "only one re-prompt"
+    assert family.prompts() == [family.prompt] * 2, "only one re-prompt"
     prompt = MpspPrompt.objects.get()
     held.refresh_from_db()
     unverified = PatientChannel.objects.get(line=family.line, phone=PHONE, patient__isnull=True)
@@ -204,7 +204,23 @@ def test_a_retried_webhook_is_not_an_answer(family: Family) -> None:
     again = message_receive_inbound(
         to=family.line.phone_number.as_e164, from_=PHONE, body="Hi", provider_message_id="SM1"
     )
-    assert family.prompts() == [PROMPT]
+    assert family.prompts() == [family.prompt]
     assert MpspPrompt.objects.get().status == "pending"
     assert Message.objects.filter(direction="inbound").count() == 1
     assert again.body == "Hi"
+
+
+@pytest.mark.parametrize("answer", ["²", "①", "\u0662", "(²)", "\uff12"])  # ٢, full-width 2
+def test_an_answer_in_other_digits_is_an_unclear_answer(family: Family, answer: str) -> None:
+    """Only ASCII digits pick an option: a superscript, circled, Arabic-Indic or full-width digit
+    is an unclear answer (one re-prompt), and the text is stored, never lost."""
+    held = family.texts("Is my appointment still on?")
+
+    reply = family.texts(answer)
+
+    reply.refresh_from_db()
+    assert reply.body == answer
+    assert reply.channel == held.channel
+    prompt = MpspPrompt.objects.get()
+    assert (prompt.status, prompt.answer) == ("pending", answer)
+    assert len(family.prompts()) == 2, "an unclear answer gets the prompt once more"

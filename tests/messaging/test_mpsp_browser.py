@@ -22,7 +22,9 @@ from tests.factories import TEST_PASSWORD, MembershipFactory, PatientFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "+18188882222"
-PROMPT = "Please respond with the name or number: (1) John, (2) Mary, (3) 8188882222"
+PROMPT = (
+    "Sunrise Clinic: Please respond with the name or number: (1) John, (2) Mary, (3) (818) 888-2222"
+)
 
 
 def test_patient_answers_the_shared_phone_prompt(
