@@ -96,7 +96,8 @@ def test_warning_stay_signed_in_then_sign_out_and_back_to_the_same_page(  # type
         re.compile(r"/accounts/login/\?next=" + re.escape(thread.replace("/", "%2F"))),
         timeout=WAIT,
     )
-    assert "idle=1" in page.url and "unsent=1" in page.url
+    assert "idle=1" in page.url
+    assert "unsent=1" in page.url
     expect(page.get_by_text("You were signed out after a while without activity")).to_be_visible()
     expect(page.get_by_text("A reply or note you had not sent was discarded")).to_be_visible()
     page.wait_for_function(STORAGE_EMPTY, timeout=WAIT)

@@ -127,7 +127,8 @@ def test_an_ended_session_says_so_and_cannot_be_extended(staff_a) -> None:  # ty
     assert extend.status_code == 401
     assert extend.json()["signed_in"] is False
     assert c.get("/inbox/").status_code == 302  # still signed out
-    assert "no-store" in status["Cache-Control"] and "no-store" in extend["Cache-Control"]
+    assert "no-store" in status["Cache-Control"]
+    assert "no-store" in extend["Cache-Control"]
 
 
 def test_anonymous_status_creates_no_session(db: None) -> None:

@@ -70,10 +70,7 @@ def test_every_staff_page_and_fragment_is_no_store(  # type: ignore[no-untyped-d
     target = url.format(**values)
     form = {k: v.format(**values) for k, v in data.items()} if data is not None else None
     extra = HTMX if htmx else {}
-    if method == "get":
-        response = c.get(target, **extra)
-    else:
-        response = c.post(target, form, **extra)
+    response = c.get(target, **extra) if method == "get" else c.post(target, form, **extra)
     assert response.status_code == status, response.content[:300]
     _assert_no_store(response)
 
