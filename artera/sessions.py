@@ -55,5 +55,5 @@ class SessionActivityMiddleware:
             and AUTH_SESSION_KEY in session
             and response.status_code != 500  # SessionMiddleware does not save those
         ):
-            session[ACTIVITY_KEY] = int(time.time())
+            session[ACTIVITY_KEY] = round(time.time(), 3)
         return response
