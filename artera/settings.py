@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Stamps each request that extends a staff session, so pages can ask when it ends.
+    "artera.sessions.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -139,6 +141,9 @@ LOGOUT_REDIRECT_URL = "login"
 # HIPAA: a workstation left signed in must lock itself. The session expires after 15 idle
 # minutes; every request (that is not a background poll) pushes the expiry forward.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 15 * 60)
+# Open pages warn this long before the session ends, with a "Stay signed in" button; they ask the
+# server (artera/sessions.py) rather than trust their own timer, so a click in another tab counts.
+SESSION_WARN_SECONDS = env_int("SESSION_WARN_SECONDS", 2 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

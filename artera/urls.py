@@ -3,6 +3,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from channels_app.views import SignOutView
+
 admin.site.site_header = "Artera administration"
 admin.site.site_title = "Artera admin"
 admin.site.index_title = "Configuration"
@@ -14,6 +16,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
+    # Sign-out also clears what the browser kept (Clear-Site-Data); the rest is Django's.
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("channels_app.urls")),
     path("", include("messaging.urls")),

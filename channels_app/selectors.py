@@ -601,8 +601,20 @@ def _fingerprint(*parts: object) -> str:
 
 
 def _cursor_parse(raw: str) -> tuple[datetime.datetime, uuid.UUID] | None:
+    """The `after` cursor of an inbox link, or None (the first page) for anything that is not
+    one: a cursor is only ever a link the inbox made itself, so a hand-edited one is ignored.
+
+    `parse_datetime` raises for well-formed impossible dates (`9999-99-99`, year 0, hour 25,
+    an offset of 99 hours), and a date at the edge of the calendar in a far offset cannot be
+    moved to UTC (the database compares in UTC): both mean "not a cursor", never a 500.
+    """
     at_text, _, pk_text = raw.partition("~")
-    at = parse_datetime(at_text.replace(" ", "+")) if at_text else None
+    try:
+        at = parse_datetime(at_text.replace(" ", "+")) if at_text else None
+        if at is not None and not timezone.is_naive(at):
+            at = at.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        return None
     pk = _uuid_or_none(pk_text)
     if at is None or pk is None or timezone.is_naive(at):
         return None

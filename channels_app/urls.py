@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/live/", views.inbox_live, name="inbox-live"),
+    path("inbox/session/", views.session_status, name="session-status"),
     path("inbox/start/", views.conversation_start, name="conversation-start"),
     path("inbox/mentions/", views.mentions, name="mentions"),
     path("inbox/phrases/", views.smart_phrases, name="smart-phrases"),

@@ -15,14 +15,16 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required as django_login_required
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LogoutView, redirect_to_login
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from artera.errors import ApplicationError, NotFound
+from artera.sessions import session_mark_passive, session_seconds_left
 from practices.models import Language, Membership, QuickResponse, SmartPhrase
 from practices.selectors import (
     practice_get_managed_by_user,
@@ -58,7 +60,11 @@ View = Callable[..., HttpResponse]
 def login_required(view: View) -> View:
     """`login_required` that also works for htmx: a poll or action whose session ran out sends
     the whole page to the sign-in form (`HX-Redirect`) instead of having htmx follow the redirect
-    and swap the sign-in page into a fragment."""
+    and swap the sign-in page into a fragment.
+
+    Every page and fragment behind it shows patients' information, so none may be kept by the
+    browser or a proxy: `never_cache` (`Cache-Control: no-store`, as on the portal and in the
+    admin)."""
     plain = django_login_required(view)
 
     @functools.wraps(view)
@@ -69,7 +75,7 @@ def login_required(view: View) -> View:
         target = redirect_to_login(current, settings.LOGIN_URL)["Location"]
         return HttpResponse(status=204, headers={"HX-Redirect": target})
 
-    return wrapped
+    return never_cache(wrapped)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -96,16 +102,61 @@ def passive(view: View) -> View:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        session = getattr(request, "session", None)
-        if session is not None and not session.modified:
-            session.save = _no_save
+        _keep_session_expiry(request)
         return response
 
     return wrapped
 
 
+def _keep_session_expiry(request: HttpRequest) -> None:
+    session = getattr(request, "session", None)
+    if session is not None and not session.modified:
+        session.save = _no_save
+        session_mark_passive(request)
+
+
 def _no_save(*args: Any, **kwargs: Any) -> None:
     return None
+
+
+# --- The session's idle timeout -----------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def session_status(request: HttpRequest) -> HttpResponse:
+    """How long the signed-in session has left, for the page's sign-out warning.
+
+    GET is passive (asking does not extend the session); it reads the server's expiry, so a tab
+    learns that its user was active in another tab. POST is "Stay signed in": a real, CSRF-checked
+    request, which extends the session like any click. Neither redirects: a session that ran out
+    answers `signed_in: false` (401 to the POST), and the page goes to the sign-in form itself."""
+    signed_in = bool(request.user.is_authenticated)
+    if request.method == "POST":
+        seconds_left = settings.SESSION_COOKIE_AGE if signed_in else 0
+    else:
+        seconds_left = session_seconds_left(request)
+        _keep_session_expiry(request)
+    return JsonResponse(
+        {
+            "signed_in": signed_in,
+            "seconds_left": seconds_left,
+            "warn_seconds": min(settings.SESSION_WARN_SECONDS, settings.SESSION_COOKIE_AGE),
+            "idle_seconds": settings.SESSION_COOKIE_AGE,
+        },
+        status=200 if signed_in or request.method == "GET" else 401,
+    )
+
+
+class SignOutView(LogoutView):
+    """Sign-out also tells the browser to drop whatever this site kept (HTTP cache, local and
+    session storage, IndexedDB, Cache Storage): no patient information survives the session. The
+    sign-in page clears storage too, for a session that ended by itself (static/js/session.js)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 # --- The inbox list -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
@@ -165,6 +167,7 @@ def _send_arguments(serializer: MessageCreateSerializer) -> dict[str, Any]:
     }
 
 
+@method_decorator(never_cache, name="dispatch")  # a patient's text: never kept by a cache
 class MessageDetailView(MapiView):
     required_scopes = ["messages:read"]
 
