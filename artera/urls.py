@@ -18,3 +18,9 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("webhooks.urls_call_to_text")),  # /webhook/call-to-text/<token>/ (+ alias)
 ]
+
+# Errors no view handled: JSON under /api/, /oauth/ and /webhook/, Django's pages elsewhere.
+handler400 = "artera.api.bad_request"
+handler403 = "artera.api.permission_denied"
+handler404 = "artera.api.page_not_found"
+handler500 = "artera.api.server_error"
