@@ -25,8 +25,8 @@ JSON_MAX_DEPTH = 32
 
 @dataclass(frozen=True)
 class JsonProblem:
-    """Why a parsed document is refused: `code` as the API shows it; `field`, the top-level key
-    under which the problem is (None when it is the whole document)."""
+    """Why a parsed document is refused: `code` as the API shows it; for a document nested too
+    deep, `field` is the top-level key under which it is (None when it is the whole document)."""
 
     code: str
     message: str
@@ -64,7 +64,7 @@ def json_problem(value: Any, *, max_depth: int = JSON_MAX_DEPTH) -> JsonProblem 
         item, depth, field = stack.pop()
         if isinstance(item, str):
             if not text_is_storable(item):
-                return JsonProblem("invalid_characters", BAD_CHARACTERS, field)
+                return JsonProblem("invalid_characters", BAD_CHARACTERS)
         elif isinstance(item, (dict, list)):
             if depth > max_depth:
                 return JsonProblem("json_too_deep", TOO_DEEP, field)
