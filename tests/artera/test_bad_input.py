@@ -555,6 +555,8 @@ def test_bad_input_is_refused_cleanly(
         assert error["message"], error
         if code is not None:
             assert error["code"] == code, error
+    elif content_type == HTML:
+        assert b'role="alert"' in response.content  # the form again, saying what is wrong
     assert _counts() == before
 
 
