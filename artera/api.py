@@ -5,20 +5,28 @@ HTML page and never a 500 for bad input. `exception_handler` is DRF's ``EXCEPTIO
 renders `ApplicationError`s raised by services, DRF's own exceptions (authentication, parsing,
 validation, throttling) and, as a last resort, an unexpected exception as a JSON 500 (which is
 still reported through Django's ``got_request_exception`` signal, so it is logged and a test
-client re-raises it). `api_not_found` answers every unknown URL under the API prefixes.
+client re-raises it). `api_not_found` answers every unknown URL under the API prefixes, and
+Django's error handlers (`bad_request`, `permission_denied`, `page_not_found`, `server_error`,
+installed in `artera.urls`) answer JSON there too, for errors no view got to handle (a body
+Django cannot parse, an exception in a middleware).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.template.loader import render_to_string
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -31,6 +39,11 @@ from artera.errors import ApplicationError
 logger = logging.getLogger("artera.api")
 
 ErrorBody = dict[str, dict[str, str | None]]
+
+# Where every error is the contract's JSON: the integrator API, OAuth, call-to-text.
+API_PATH_PREFIXES = ("/api/", "/oauth/", "/webhook/")
+# The token endpoint answers errors in OAuth 2.0's own shape (RFC 6749 §5.2).
+OAUTH_TOKEN_PATHS = ("/oauth/token/", "/oauth/token")
 
 # DRF's built-in validation codes, renamed to the ones the API documents.
 _VALIDATION_CODES = {
@@ -92,6 +105,23 @@ def error_response(
 ) -> JsonResponse:
     """The contract's error as a plain Django response (for code outside DRF views)."""
     return JsonResponse(error_body(code, message, field), status=status_code)
+
+
+def oauth_error_response(error: str, description: str, *, status: int) -> JsonResponse:
+    """An OAuth 2.0 error (RFC 6749 §5.2), as the token endpoint answers them."""
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def api_error_kind(path: str) -> Literal["api", "oauth_token"] | None:
+    """How errors on `path` are written: the contract's JSON ("api"), OAuth's JSON
+    ("oauth_token") or, for pages, not JSON (None)."""
+    if path in OAUTH_TOKEN_PATHS:
+        return "oauth_token"
+    if path.startswith(API_PATH_PREFIXES):
+        return "api"
+    return None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -157,8 +187,10 @@ class JsonErrorsMixin:
         return response
 
 
+@csrf_exempt  # CSRF runs before the view: a POST must meet this 404, not an HTML 403
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-    """Every unknown URL under /api/ and /oauth/: a JSON 404, never Django's HTML page."""
+    """Every unknown URL under /api/ and /oauth/, whatever the method: a JSON 404, never
+    Django's HTML page."""
     return error_response("not_found", "No such endpoint.", status_code=404)
 
 
@@ -166,9 +198,10 @@ def _api_exception_body(exc: exceptions.APIException) -> ErrorBody:
     detail = exc.detail
     code = str(getattr(detail, "code", None) or exc.default_code)
     message = str(detail)
+    field = getattr(exc, "field", None)  # e.g. the parser's, for a field nested too deep
     default = next((value for cls, value in _DRF_DEFAULTS.items() if isinstance(exc, cls)), None)
     if default is None:
-        return error_body(code, message)
+        return error_body(code, message, field)
     # DRF's own exceptions: our code instead of DRF's generic one, our sentence instead of
     # DRF's generic one (a message of our own, or DRF's specific one, is kept).
     default_code, default_message = default
@@ -178,7 +211,7 @@ def _api_exception_body(exc: exceptions.APIException) -> ErrorBody:
         message = default_message
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         message = f"{message} {default_message}"
-    return error_body(code, message)
+    return error_body(code, message, field)
 
 
 def _validation_error_body(detail: Any) -> ErrorBody:
@@ -207,3 +240,50 @@ def _validation_error_body(detail: Any) -> ErrorBody:
     elif raw_code == "null" and field:
         message = f"`{field}` may not be null."
     return error_body(code, message, field)
+
+
+# --- Django's error handlers (`handler400` … `handler500` in artera.urls) -----------------------
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    if api_error_kind(request.path) is None:
+        return defaults.bad_request(request, exception)
+    return error_response("bad_request", "The request could not be read.", status_code=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    if api_error_kind(request.path) is None:
+        return defaults.permission_denied(request, exception)
+    return error_response("forbidden", "This client may not do this.", status_code=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    if api_error_kind(request.path) is None:
+        return defaults.page_not_found(request, exception)
+    return error_response("not_found", "Not found.", status_code=404)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponseBase:
+    """503 with Retry-After while the database cannot be reached: the contract's JSON for
+    machines (the API prefixes and the simulator's API), a short page for people."""
+    response: HttpResponseBase
+    if api_error_kind(request.path) is not None or request.path.startswith("/simulator/api/"):
+        response = JsonResponse(service_unavailable_body(), status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponseBase:
+    """`handler500`. A database failing inside a middleware (the session, loaded or saved around
+    the view) is a 503 like one failing in a view (`DatabaseUnavailableMiddleware`)."""
+    exception = sys.exc_info()[1]
+    if exception is not None and database_unavailable(exception):
+        return database_unavailable_response(request)
+    if api_error_kind(request.path) is None:
+        return defaults.server_error(request)
+    return error_response(
+        "internal_error", "Something went wrong on our side; please retry.", status_code=500
+    )

@@ -9,9 +9,6 @@ admin.site.site_header = "Artera administration"
 admin.site.site_title = "Artera admin"
 admin.site.index_title = "Configuration"
 
-# A database that cannot be reached is a 503, wherever in the request it fails.
-handler500 = "artera.middleware.server_error"
-
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
@@ -25,3 +22,10 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("webhooks.urls_call_to_text")),  # /webhook/call-to-text/<token>/ (+ alias)
 ]
+
+# Errors no view handled: JSON under /api/, /oauth/ and /webhook/, Django's pages elsewhere; a
+# database that cannot be reached is a 503, wherever in the request it fails.
+handler400 = "artera.api.bad_request"
+handler403 = "artera.api.permission_denied"
+handler404 = "artera.api.page_not_found"
+handler500 = "artera.api.server_error"

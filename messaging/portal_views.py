@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from artera.errors import ApplicationError, NotFound
+from artera.errors import ApplicationError, InvalidInput, NotFound
+from artera.jsonbody import text_is_storable
 from webhooks.api.network import client_ip
 
 from .models import SecureAccessAttempt, SecureLink
@@ -192,7 +193,7 @@ def _parse_dob(data: Any) -> tuple[datetime.date | None, str]:
         return None, "Enter the year with four digits, for example 1980."
     try:
         return datetime.date(year, month, day), ""
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a part too large for a C long
         return None, "That is not a date. Check the month, day and year."
 
 
@@ -259,10 +260,16 @@ def portal_thread(
     if request.method == "POST":
         body = request.POST.get("body", "")
         try:
+            if not text_is_storable(body):
+                raise InvalidInput(
+                    "Your message has a character we cannot send (a NUL); remove it and try again.",
+                    code="invalid_characters",
+                    field="body",
+                )
             secure_reply(link=link, body=body, reply_key=request.POST.get("reply_key", ""))
         except ApplicationError as exc:
             context["error"] = exc.message
-            context["body"] = body
+            context["body"] = body.replace("\x00", "")
         else:
             return redirect(f"{request.path}?sent=1")
     context |= {

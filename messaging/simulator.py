@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from artera.errors import InvalidInput, invalid_input_from
+from artera.jsonbody import BAD_CHARACTERS, text_is_storable
 from artera.phones import normalize_us_phone
 
 from .models import ErrorCode, Message, MessageStatus, SimulatorNumber, SimulatorText
@@ -160,6 +161,8 @@ def simulator_patient_texts(*, from_number: str, to_number: str, body: str) -> M
 
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("Write something to send.", code="empty_body", field="body")
+    if not text_is_storable(body):
+        raise InvalidInput(BAD_CHARACTERS, code="invalid_characters", field="body")
     body = body[:INBOUND_MAX_LENGTH]
     sender = _phone(from_number, "from")
     line_number = _phone(to_number, "to")

@@ -7,7 +7,6 @@ Each one parses, calls one service, and renders; `ApplicationError`s become the 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from artera.errors import ApplicationError, InvalidInput
+from artera.jsonbody import json_text_loads
 from practices.models import Line
 
 from . import simulator
@@ -66,6 +66,10 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("Invalid Twilio signature.")
     try:
         inbound = gateway.parse_inbound(request)
+    except ApplicationError as exc:
+        # A callback we cannot read (a NUL character, an oversized id): Twilio logs the 400.
+        return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain")
+    try:
         message_receive_inbound(
             to=inbound.to_number,
             from_=inbound.from_number,
@@ -118,10 +122,7 @@ def _error_json(exc: ApplicationError) -> JsonResponse:
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The body is not valid JSON.", code="invalid_json") from exc
+    data = json_text_loads(request.body or b"null", malformed_code="invalid_json")
     if not isinstance(data, dict):
         raise InvalidInput("Send a JSON object.", code="invalid_json")
     return data
@@ -202,37 +203,42 @@ def simulator_thread(request: HttpRequest) -> HttpResponse:
 def simulator_reply(request: HttpRequest) -> HttpResponse:
     """The patient types a text to a line."""
     number = request.POST.get("number", "")
-    error = None
+    body = request.POST.get("body", "")
     try:
         simulator.simulator_patient_texts(
-            from_number=number,
-            to_number=request.POST.get("line", ""),
-            body=request.POST.get("body", ""),
+            from_number=number, to_number=request.POST.get("line", ""), body=body
         )
     except ApplicationError as exc:
-        error = exc.message
+        return _phone_refused(request, number, exc, draft=body)
     if not request.htmx:  # type: ignore[attr-defined]
         return _phone_page_redirect(number)
-    context = _phone_context(number.strip())
-    context["error"] = error
-    context["draft"] = request.POST.get("body", "") if error else ""
-    return render(request, "simulator/_phone.html", context)
+    return render(request, "simulator/_phone.html", _phone_context(number.strip()))
 
 
 @simulator_only
 @require_POST
 def simulator_number_type(request: HttpRequest) -> HttpResponse:
     number = request.POST.get("number", "")
-    error = None
     try:
         simulator.simulator_number_set(number=number, kind=request.POST.get("type", ""))
     except ApplicationError as exc:
-        error = exc.message
+        return _phone_refused(request, number, exc)
     if not request.htmx:  # type: ignore[attr-defined]
         return _phone_page_redirect(number)
-    context = _phone_context(number.strip())
-    context["error"] = error
-    return render(request, "simulator/_phone.html", context)
+    return render(request, "simulator/_phone.html", _phone_context(number.strip()))
+
+
+def _phone_refused(
+    request: HttpRequest, number: str, exc: ApplicationError, *, draft: str = ""
+) -> HttpResponse:
+    """The phone again, with the refusal and the typed text kept: the panel for htmx (which
+    swaps only 2xx answers), else the whole page as a 400."""
+    context = _phone_context(number.replace("\x00", "").strip())
+    context["error"] = exc.message
+    context["draft"] = draft.replace("\x00", "")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "simulator/_phone.html", context)
+    return render(request, "simulator/phone.html", context, status=exc.http_status)
 
 
 def _phone_page_redirect(number: str) -> HttpResponse:

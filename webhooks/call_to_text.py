@@ -14,17 +14,18 @@ token's prefix only, never by Django's request logger (which would write the who
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from artera.api import error_response
 from artera.errors import ApplicationError, InvalidInput
+from artera.jsonbody import json_text_loads
 
 from .api.network import client_ip, ip_allowed
 from .models import CallToTextWorkflow
@@ -86,6 +87,7 @@ def call_to_text_hook(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse(body, status=202)
 
 
+@csrf_exempt  # a POST must meet the JSON 404, not the CSRF check's HTML 403
 def webhook_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """Any other URL under /webhook/: the same JSON 404 as an unknown token."""
     return _not_found()
@@ -107,14 +109,17 @@ def _caller_id(request: HttpRequest) -> object:
         if request.content_type == "application/json" or (
             request.content_type not in _FORM_TYPES and request.body.lstrip().startswith(b"{")
         ):
-            try:
-                data = json.loads(request.body or b"{}")
-            except ValueError as exc:
-                raise InvalidInput("The body is not valid JSON.", code="malformed_json") from exc
+            data = json_text_loads(request.body or b"{}")
             return data.get(CALLER_ID_FIELD) if isinstance(data, dict) else None
         return request.POST.get(CALLER_ID_FIELD)
     except RequestDataTooBig as exc:
         raise _TooLarge("The request body is too large.") from exc
+    except MultiPartParserError as exc:  # e.g. a multipart body without a valid boundary
+        raise InvalidInput(
+            "The body could not be read as a form; send CALLER_ID_NUMBER in the query string, "
+            "a form or a JSON object.",
+            code="malformed_body",
+        ) from exc
 
 
 def _not_found() -> JsonResponse:

@@ -100,13 +100,42 @@ def webhook_url_check(
     return addresses
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address that a host, a translator or the kernel
+# reaches instead: `[::ffff:10.0.0.1]` is 10.0.0.1 to a dual-stack socket, `[64:ff9b::10.0.0.1]`
+# is 10.0.0.1 behind a NAT64 gateway. `ipaddress` calls most of them global.
+_IPV4_IN_LAST_32_BITS = (
+    ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated, SIIT (RFC 2765)
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64, the well-known prefix (RFC 6052)
+)
+# Never public, whatever follows: IPv4-compatible addresses (`::a.b.c.d`, deprecated by RFC
+# 4291: no public host has one, and some stacks still reach a.b.c.d through them); a local-use
+# NAT64 prefix (RFC 8215), which maps to whichever IPv4 network its operator chose, in an RFC
+# 6052 layout we cannot know; Teredo (2001::/32), which hides its client's IPv4 address and
+# reaches it through a relay.
+_NEVER_PUBLIC = (
+    ipaddress.IPv6Network("::/96"),  # also :: and ::1
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("2001::/32"),
+)
+
+
 def is_public_address(address: IPAddress) -> bool:
     """True for a global unicast address (not private, loopback, link-local, CGNAT, multicast,
-    reserved…); an IPv4 address wrapped in IPv6 is judged as the IPv4 address."""
+    reserved…). An IPv6 address that embeds an IPv4 address (IPv4-mapped or -compatible,
+    SIIT, NAT64, 6to4) is judged as that IPv4 address."""
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:
-            address = embedded
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+            return _is_public_ipv4(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:
+            return _is_public_ipv4(address.sixtofour)
+        return address.is_global and not address.is_multicast
+    return _is_public_ipv4(address)
+
+
+def _is_public_ipv4(address: ipaddress.IPv4Address) -> bool:
     return address.is_global and not address.is_multicast
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from artera.errors import InvalidInput
+from artera.jsonbody import json_text_loads
 
 from .base import InboundSms, SendResult, SmsGateway
 
@@ -54,10 +54,7 @@ class SimulatorGateway(SmsGateway):
     def parse_inbound(self, request: HttpRequest) -> InboundSms:
         """`POST /simulator/api/inbound {"from", "to", "body"}`; the carrier assigns the id when
         it records the text, so `provider_message_id` is empty here."""
-        try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput("The body is not valid JSON.", code="invalid_json") from exc
+        data = json_text_loads(request.body or b"null", malformed_code="invalid_json")
         if not isinstance(data, dict):
             raise InvalidInput("Send a JSON object: {from, to, body}.", code="invalid_json")
         for field in ("from", "to", "body"):

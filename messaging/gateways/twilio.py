@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -24,12 +24,10 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from twilio.rest import Client  # type: ignore[import-untyped]
 
 from artera.errors import InvalidInput
-from messaging.models import ErrorCode, MessageStatus
+from artera.jsonbody import BAD_CHARACTERS, text_is_storable
+from messaging.models import ErrorCode, Message, MessageStatus
 
 from .base import GatewayError, InboundSms, SendResult, SmsGateway, StatusReport
-
-if TYPE_CHECKING:
-    from messaging.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +56,8 @@ TWILIO_STATUSES: dict[str, str | None] = {
     "receiving": None,
     "received": None,
 }
+# What the message table holds of a provider's id (Twilio's SIDs are 34 characters).
+PROVIDER_ID_MAX_LENGTH: int = Message._meta.get_field("provider_message_id").max_length or 64
 # HTTP statuses worth retrying: Twilio's own trouble and its rate limiting.
 _RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 _ACCOUNT_SID_RE = re.compile(r"/Accounts/AC[0-9a-fA-F]{4}[0-9a-fA-F]*")
@@ -169,8 +169,6 @@ class TwilioGateway(SmsGateway):
     def find_sent(self, *, message: Message, text: str) -> str | None:
         """Twilio takes no client reference, so look for a message from our line to this number
         with this text, created since we stored ours, whose SID no other message of ours has."""
-        from messaging.models import Message as MessageModel
-
         try:
             candidates = [
                 found
@@ -191,8 +189,8 @@ class TwilioGateway(SmsGateway):
         if not candidates:
             return None
         taken = set(
-            MessageModel.objects.filter(
-                direction=MessageModel.Direction.OUTBOUND,
+            Message.objects.filter(
+                direction=Message.Direction.OUTBOUND,
                 provider_message_id__in=[str(found.sid) for found in candidates],
             ).values_list("provider_message_id", flat=True)
         )
@@ -212,7 +210,9 @@ class TwilioGateway(SmsGateway):
         return bool(RequestValidator(self.auth_token).validate(url, request.POST, signature))
 
     def parse_inbound(self, request: HttpRequest) -> InboundSms:
+        _refuse_unstorable(request)
         sid = request.POST.get("MessageSid") or request.POST.get("SmsMessageSid") or ""
+        _check_sid(sid)
         for field, value in (("MessageSid", sid), ("From", request.POST.get("From"))):
             if not value:
                 raise InvalidInput(f"{field} is missing.", code="required", field=field)
@@ -224,10 +224,12 @@ class TwilioGateway(SmsGateway):
         )
 
     def parse_status(self, request: HttpRequest) -> StatusReport:
+        _refuse_unstorable(request)
         sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
         twilio_status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
         if not sid or not twilio_status:
             raise InvalidInput("MessageSid and MessageStatus are required.", code="required")
+        _check_sid(sid)
         status = status_from_twilio(twilio_status)
         error_code = ""
         if status in (MessageStatus.UNDELIVERED, MessageStatus.FAILED):
@@ -237,6 +239,24 @@ class TwilioGateway(SmsGateway):
             status=status,
             error_code=error_code,
             message_id=request.GET.get("message") or None,
+        )
+
+
+def _refuse_unstorable(request: HttpRequest) -> None:
+    """Twilio never sends a NUL character; a callback that has one is refused before anything
+    is stored (PostgreSQL could not store it)."""
+    for source in (request.GET, request.POST):
+        for key, values in source.lists():
+            if not all(text_is_storable(text) for text in (key, *values)):
+                raise InvalidInput(BAD_CHARACTERS, code="invalid_characters", field=key)
+
+
+def _check_sid(sid: str) -> None:
+    if len(sid) > PROVIDER_ID_MAX_LENGTH:
+        raise InvalidInput(
+            f"MessageSid may be at most {PROVIDER_ID_MAX_LENGTH} characters.",
+            code="too_long",
+            field="MessageSid",
         )
 
 

@@ -122,7 +122,17 @@ def test_rotate_signing_secret_shows_the_new_one_once(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://emr.example.org/hook", "https://10.0.0.5/hook", "https://intranet.example.org/h"],
+    [
+        "http://emr.example.org/hook",
+        "https://10.0.0.5/hook",
+        "https://intranet.example.org/h",
+        # Private IPv4 addresses inside IPv6 ones: IPv4-compatible, NAT64, SIIT, 6to4.
+        "https://[::127.0.0.1]/hook",
+        "https://[64:ff9b::10.0.0.1]/hook",
+        "https://[64:ff9b:1::a00:1]/hook",
+        "https://[::ffff:0:10.0.0.1]/hook",
+        "https://[2002:a00:1::1]/hook",
+    ],
 )
 def test_admin_refuses_unsafe_webhook_urls_in_production_mode(
     admin_client: Client, api_client: ApiClient, settings: Any, url: str

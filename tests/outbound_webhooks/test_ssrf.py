@@ -14,6 +14,7 @@ from messaging.models import Message
 from messaging.services import message_status_report
 from tests.support import Receiver
 from webhooks import delivery as delivery_module
+from webhooks import ssrf
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.ssrf import UnsafeWebhookUrl
 
@@ -49,6 +50,14 @@ def test_loopback_url_is_refused_in_production_mode(
         ("https://169.254.169.254/latest/meta-data", "private_address"),
         ("https://intranet.example.org/hooks", "private_address"),
         ("https://[::1]/hooks", "private_address"),
+        # Private IPv4 addresses inside IPv6 ones.
+        ("https://[::127.0.0.1]/hooks", "private_address"),
+        ("https://[::10.0.0.1]/hooks", "private_address"),
+        ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", "private_address"),
+        ("https://[64:ff9b:1::a00:1]/hooks", "private_address"),
+        ("https://[::ffff:0:10.0.0.1]/hooks", "private_address"),
+        ("https://[::ffff:127.0.0.1]/hooks", "private_address"),
+        ("https://[2002:a00:1::1]/hooks", "private_address"),
     ],
 )
 def test_private_addresses_are_refused_in_production_mode(
@@ -66,6 +75,30 @@ def test_private_addresses_are_refused_in_production_mode(
     delivery.refresh_from_db()
     assert delivery.status == "failed"
     assert delivery.attempts.get().error == f"URL refused: {reason}"
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "address", ["::127.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b:1::a00:1", "::ffff:0:10.0.0.1"]
+)
+def test_a_name_resolving_to_an_embedded_private_address_is_refused_at_delivery(
+    send: Callable[..., Message],
+    run: Callable[..., Any],
+    receiver: Receiver,
+    settings: Any,
+    api_client: ApiClient,
+    monkeypatch: pytest.MonkeyPatch,
+    address: str,
+) -> None:
+    """The URL was accepted when its name resolved to a public address; by delivery time the
+    name answers with a private IPv4 address wrapped in IPv6."""
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: [address])
+    ApiClient.objects.filter(pk=api_client.pk).update(webhook_url="https://emr.example.org/h")
+    delivery = deliver_failed_event(send, run)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert delivery.attempts.get().error == "URL refused: private_address"
     assert receiver.requests == []
 
 

@@ -283,10 +283,16 @@ def test_bad_callback_url(api: ApiCaller, practice: Practice, url: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ['{"to": "+18185550101", ', "not json", '{"body": NaN}', '{"n": 1e999}', "[" * 50_000],
+    ['{"to": "+18185550101", ', "not json", '{"body": NaN}', '{"n": 1e999}'],
 )
 def test_malformed_json(api: ApiCaller, practice: Practice, raw: str) -> None:
     assert_error(api.post(raw=raw), 400, "malformed_json", None)
+
+
+@pytest.mark.parametrize("raw", ["[" * 50_000, "[" * 33 + "]" * 33, '{"a":' * 40 + "1" + "}" * 40])
+def test_nested_too_deep(api: ApiCaller, practice: Practice, raw: str) -> None:
+    # Too deep to parse at all (the first), or parsed and over the limit of 32 levels.
+    assert_error(api.post(raw=raw), 400, "json_too_deep")
 
 
 def test_invalid_utf8(api: ApiCaller, practice: Practice) -> None:

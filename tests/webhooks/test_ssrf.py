@@ -8,8 +8,37 @@ from typing import Any
 
 import pytest
 
+from messaging.models import Message
+from practices.models import Practice
 from webhooks import ssrf
 from webhooks.ssrf import UnsafeWebhookUrl, is_public_address, webhook_url_check
+
+from .conftest import ApiCaller, assert_error, message_payload
+
+# Private IPv4 addresses inside IPv6 addresses: each reaches the IPv4 address through the
+# kernel's dual-stack sockets, a NAT64 gateway or a 6to4/Teredo relay. Never called; only refused.
+EMBEDDED_PRIVATE = [
+    "::127.0.0.1",  # IPv4-compatible (deprecated)
+    "::10.0.0.1",
+    "::169.254.169.254",
+    "::",
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "::ffff:169.254.169.254",
+    "::ffff:0:10.0.0.1",  # IPv4-translated (SIIT)
+    "::ffff:0:127.0.0.1",
+    "64:ff9b::10.0.0.1",  # NAT64, well-known prefix
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::169.254.169.254",
+    "64:ff9b::192.168.1.1",
+    "64:ff9b:1::a00:1",  # NAT64, local-use prefix: refused whatever it embeds
+    "64:ff9b:1:ffff::808:808",
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "2002:7f00:1::",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+]
+# The same wrappers around a public IPv4 address are public.
+EMBEDDED_PUBLIC = ["64:ff9b::8.8.8.8", "::ffff:0:8.8.8.8", "2002:808:808::1"]
 
 
 def reason(url: str, **kwargs: Any) -> str | None:
@@ -92,3 +121,33 @@ def test_public_address_rule() -> None:
     assert is_public_address(ipaddress.ip_address("8.8.8.8"))
     assert is_public_address(ipaddress.ip_address("2001:4860:4860::8888"))
     assert not is_public_address(ipaddress.ip_address("2002:c0a8:0101::1"))  # 6to4 of 192.168.1.1
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PRIVATE)
+def test_private_ipv4_inside_ipv6_is_refused(address: str) -> None:
+    assert not is_public_address(ipaddress.ip_address(address))
+    assert reason(f"https://[{address}]/hook") == "private_address"
+    assert reason(f"https://[{address}]:8443/hook") == "private_address"
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PRIVATE)
+def test_a_name_that_resolves_to_an_embedded_private_address_is_refused(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: ["93.184.215.14", address])
+    assert reason("https://rebound.example.org/hook") == "private_address"
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PUBLIC)
+def test_public_ipv4_inside_ipv6_is_public(address: str) -> None:
+    assert is_public_address(ipaddress.ip_address(address))
+    assert reason(f"https://[{address}]/hook") is None
+
+
+@pytest.mark.parametrize("address", ["::127.0.0.1", "64:ff9b::10.0.0.1", "::ffff:0:10.0.0.1"])
+def test_the_api_refuses_a_callback_url_on_an_embedded_private_address(
+    api: ApiCaller, practice: Practice, address: str
+) -> None:
+    payload = message_payload(practice, callback_url=f"https://[{address}]/status")
+    assert_error(api.post(data=payload), 400, "invalid_callback_url", "callback_url")
+    assert not Message.objects.exists()

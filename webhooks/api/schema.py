@@ -87,6 +87,9 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
         "Malformed or invalid input.",
         [
             _example(400, "malformed_json", "The body is not valid JSON: Expecting value."),
+            _example(
+                400, "json_too_deep", "JSON may nest arrays and objects at most 32 levels deep."
+            ),
             _example(400, "invalid_body", "Must be a JSON object."),
             _example(400, "unknown_field", "Unknown field `secure_message`.", "secure_message"),
             _example(400, "missing_field", "`to` is required.", "to"),
@@ -131,6 +134,14 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
                 400,
                 "metadata_too_large",
                 "May be at most 2048 bytes as JSON (this is 2304).",
+                "metadata",
+                MAPI,
+            ),
+            _example(
+                400,
+                "metadata_too_deep",
+                "May nest objects and arrays at most 10 levels deep, counting metadata itself "
+                "(this has 12).",
                 "metadata",
                 MAPI,
             ),

@@ -22,12 +22,16 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
 
+from artera.jsonbody import json_depth
 from artera.phones import normalize_us_phone
 from messaging.models import ErrorCode, Message, MessageStatus
 from messaging.services import MAX_BODY_LENGTH
 from webhooks.ssrf import WEBHOOK_URL_MAX_LENGTH, UnsafeWebhookUrl, webhook_url_check
 
 METADATA_MAX_BYTES = 2048
+# Levels of objects and arrays, `metadata` itself being the first: room for any record an EMR
+# keeps, and a bound on what every webhook about the message carries.
+METADATA_MAX_DEPTH = 10
 MRN_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 100
 LOCATION_ID_MAX_LENGTH = 100
@@ -172,7 +176,8 @@ class BodyField(StrictCharField):
         "type": "object",
         "additionalProperties": True,
         "description": f"Any JSON object of at most {METADATA_MAX_BYTES} bytes (as compact "
-        "UTF-8 JSON), echoed in every webhook about this message.",
+        f"UTF-8 JSON) and {METADATA_MAX_DEPTH} levels of objects and arrays (itself "
+        "included), echoed in every webhook about this message.",
         "example": {"appointment_id": "A-1234"},
     }
 )
@@ -181,11 +186,16 @@ class MetadataField(serializers.Field):
         "invalid_type": "Must be a JSON object.",
         "metadata_too_large": f"May be at most {METADATA_MAX_BYTES} bytes as JSON "
         "(this is {size}).",
+        "metadata_too_deep": f"May nest objects and arrays at most {METADATA_MAX_DEPTH} levels "
+        "deep, counting metadata itself (this has {depth}).",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             self.fail("invalid_type")
+        depth = json_depth(data)  # before encoding it: the encoder recurses
+        if depth > METADATA_MAX_DEPTH:
+            self.fail("metadata_too_deep", depth=depth)
         size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
         if size > METADATA_MAX_BYTES:
             self.fail("metadata_too_large", size=size)
