@@ -24,9 +24,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from artera.api import error_response
+from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, InvalidInput
 
-from .api.network import client_ip, ip_allowed
+from .api.network import ip_allowed
 from .models import CallToTextWorkflow
 from .selectors import call_to_text_workflow_get_by_token
 from .services import (
