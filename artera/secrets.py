@@ -2,7 +2,7 @@
 
 The tokens here carry at least 256 bits of entropy, so a fast hash (SHA-256) is enough: there is
 nothing to brute-force, and a fast hash lets a request find its row by an indexed lookup. OAuth
-client secrets (generated, hundreds of bits) get a fast keyed hash too (`ClientSecretHasher`, below).
+client secrets (generated, far too long to guess) get a fast keyed hash too (`ClientSecretHasher`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def demo_secret(*, purpose: str, length: int = 32) -> str:
 
 
 # --- API client secrets ----------------------------------------------------------------------
-# OAuth client secrets are generated, never chosen (django-oauth-toolkit's generator: 128
-# characters of a 62-letter alphabet, over 700 bits): nobody can guess one, so the slow password hash
+# OAuth client secrets are generated, never chosen by a person (DOT's generator: 128 characters
+# of a 62-letter alphabet; the demo's: 160 bits): nobody can guess one, so the slow password hash
 # DOT uses by default (PBKDF2, ~1M iterations) protects nothing and makes every token request,
 # right or wrong, cost tens of milliseconds of CPU. A keyed HMAC-SHA256 costs microseconds, and
 # the key (not in the database) means a stolen database alone cannot check a guess either.
@@ -52,7 +52,7 @@ def demo_secret(*, purpose: str, length: int = 32) -> str:
 # `OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]` names it (DOT hashes on save), and it is listed
 # last in `PASSWORD_HASHERS` (so it is recognised, never the default for user passwords).
 
-CLIENT_SECRET_ALGORITHM = "artera_hmac_sha256"
+CLIENT_SECRET_ALGORITHM = "artera_hmac_sha256"  # noqa: S105 (a name, not a secret)
 
 
 def _client_secret_keys() -> list[bytes]:
