@@ -50,7 +50,7 @@ def _request_description(request: Any) -> str:
     method = getattr(request, "method", "")
     try:
         path = request.get_full_path()
-    except Exception:  # noqa: BLE001 - a half-built request must not break logging
+    except Exception:  # a half-built request must not break logging
         path = ""
     return redact(f"<{type(request).__name__}: {method} {path!r}>")
 
@@ -61,7 +61,7 @@ class RedactSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string: log it unformatted
+        except Exception:  # a broken format string: log it unformatted
             message = f"{record.msg} {record.args!r}"
         record.msg = redact(message)
         record.args = None
@@ -80,12 +80,12 @@ class RedactSecretsFilter(logging.Filter):
 
 
 try:
-    from gunicorn.glogging import Logger as _GunicornLogger
+    from gunicorn.glogging import Logger as _GunicornLogger  # type: ignore[import-untyped]
 except ImportError:  # gunicorn is only installed where it serves
     pass
 else:
 
-    class GunicornLogger(_GunicornLogger):  # type: ignore[misc]
+    class GunicornLogger(_GunicornLogger):
         """gunicorn's logger with `RedactSecretsFilter` on its error and access logs (request
         lines, query strings, the Referer). `gunicorn.conf.py` names it as `logger_class`."""
 

@@ -163,7 +163,11 @@ class ApiClientOAuth2Validator(OAuth2Validator):
             _basic_credentials(self._extract_basic_auth(request)),
             (request.client_id, request.client_secret),
         ):
-            if _usable_client_id(client_id) and isinstance(secret, str):
+            if (
+                isinstance(client_id, str)
+                and _usable_client_id(client_id)
+                and isinstance(secret, str)
+            ):
                 return client_id, secret
         return None
 
@@ -196,12 +200,11 @@ def _basic_credentials(auth_string: str | None) -> tuple[object, object]:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _usable_client_id(client_id: object) -> bool:
+def _usable_client_id(client_id: str) -> bool:
     # Client ids are printable ASCII; a NUL byte (which PostgreSQL cannot even hold in text) or
     # any other control character means garbage, and is refused before any query.
     return (
-        isinstance(client_id, str)
-        and 0 < len(client_id) <= CLIENT_ID_MAX_CHARS
+        0 < len(client_id) <= CLIENT_ID_MAX_CHARS
         and client_id.isascii()
         and client_id.isprintable()
     )
