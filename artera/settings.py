@@ -130,6 +130,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Django's own list, plus the fast keyed hash of OAuth client secrets (artera/secrets.py): last,
+# so it is recognised but never used for a user's password.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "artera.secrets.ClientSecretHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -162,6 +172,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The same client address as everything else (TRUSTED_PROXY_COUNT, below): behind a proxy,
+# axes' default (REMOTE_ADDR) is the proxy, and one attacker would lock a user out everywhere.
+AXES_CLIENT_IP_CALLABLE = "artera.clientaddr.client_ip"
 
 # --- Security headers -----------------------------------------------------------------------
 HTTPS = env_bool("DJANGO_HTTPS", default=False)
@@ -254,20 +267,30 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "webhooks.api.oauth.ApiClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "webhooks.api.oauth.ApiClientOAuth2Validator",
     "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.BackendApplicationServer",
+    # Client secrets are long random strings: a fast keyed hash, not PBKDF2 (artera/secrets.py).
+    "CLIENT_SECRET_HASHER": "artera_hmac_sha256",
 }
+# The HMAC key of client secrets; unset: derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
+API_CLIENT_SECRET_HASH_KEY = env_str("API_CLIENT_SECRET_HASH_KEY")
 # Request bodies of the JSON API (a 1600-character text and 2 KB of metadata fit many times).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 # Per API client (or SMAPI key): requests per second on average, and the largest burst. 0 turns
 # the limit off (e.g. for a load test). Shared through Redis when there is one.
 API_RATE_LIMIT_PER_SECOND = float(env_str("API_RATE_LIMIT_PER_SECOND", "50"))
 API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 250)
-# Token requests per client IP (each one checks a deliberately slow password hash).
+# Token requests per client address (what one source may cost the token endpoint).
 API_TOKEN_RATE_LIMIT_PER_SECOND = float(env_str("API_TOKEN_RATE_LIMIT_PER_SECOND", "1"))
 API_TOKEN_RATE_LIMIT_BURST = env_int("API_TOKEN_RATE_LIMIT_BURST", 30)
+# Wrong secrets per client_id, from anywhere: past the burst, further wrong secrets are 429
+# (right ones still get tokens, so a flood cannot lock the real client out). 0: no limit.
+API_TOKEN_CLIENT_FAILURES_PER_MINUTE = float(env_str("API_TOKEN_CLIENT_FAILURES_PER_MINUTE", "10"))
+API_TOKEN_CLIENT_FAILURE_BURST = env_int("API_TOKEN_CLIENT_FAILURE_BURST", 10)
 API_RATE_LIMIT_REDIS_URL = env_str("API_RATE_LIMIT_REDIS_URL", env_str("REDIS_URL"))
 API_RATE_LIMIT_KEY_PREFIX = env_str("API_RATE_LIMIT_KEY_PREFIX", "artera:ratelimit")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, use the
-# socket's address). IP allowlists depend on this being right.
+# socket's address and ignore the header). Sign-in lockout, the audit log, IP allowlists and
+# rate limits all depend on this being right (artera/clientaddr.py); behind a proxy, bind the
+# app server to 127.0.0.1 or a private interface so nobody can reach it around the proxy.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Idempotency keys are kept at least this long (the contract promises 24 hours).
 API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24)
@@ -358,13 +381,42 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
 # --- Logging --------------------------------------------------------------------------------
+# Every handler redacts what a log line could otherwise carry: tokens in paths (/secure/<token>,
+# /webhook/call-to-text/<token>, …), query string values and phone numbers (artera/logging.py).
+# Django's own loggers write to the same console, and nowhere else: Django's default error
+# e-mails (mail_admins) would carry the request's POST data and headers, so they are not set up.
+# gunicorn's access and error logs get the same filter through gunicorn.conf.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "artera.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        # runserver's request lines (Django's default handler, plus the filter).
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Call-to-text -----------------------------------------------------------------------------

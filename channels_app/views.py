@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, NotFound
 from artera.sessions import session_mark_passive, session_seconds_left
 from practices.models import Language, Membership, QuickResponse, SmartPhrase
@@ -80,10 +81,6 @@ def login_required(view: View) -> View:
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("inbox")
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _channel_or_404(request: HttpRequest, channel_id: object) -> PatientChannel:
@@ -225,7 +222,7 @@ def _list_context(
 @require_GET
 def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
     channel = _channel_or_404(request, channel_id)
-    services.channel_viewed(channel=channel, user=request.user, ip_address=_client_ip(request))
+    services.channel_viewed(channel=channel, user=request.user, ip_address=client_ip(request))
     services.notifications_mark_read(user=request.user, channel=channel)
     thread = channel_thread(channel=channel)
     return render(
@@ -319,7 +316,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
                 secure=form.cleaned_data["secure"],
                 seen_message_id=form.cleaned_data["seen"],
                 confirmed=form.cleaned_data["confirmed"],
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
             )
         except services.ReplyCollision as exc:
             collision = exc.other

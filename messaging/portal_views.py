@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, InvalidInput, NotFound
 from artera.jsonbody import text_is_storable
-from webhooks.api.network import client_ip
 
 from .models import SecureAccessAttempt, SecureLink
 from .secure import (
@@ -122,7 +122,7 @@ def _session_end(request: HttpRequest) -> None:
 
 def _client(request: HttpRequest) -> Client:
     return Client(
-        ip_address=client_ip(request) or None,
+        ip_address=client_ip(request),
         user_agent=str(request.META.get("HTTP_USER_AGENT", "")),
     )
 

@@ -66,7 +66,11 @@ def _tasks_run_in_process() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     # PBKDF2's deliberate slowness protects real passwords; tests only need a working hash.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # OAuth client secrets keep their own (already fast) hasher: DOT must recognise it.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "artera.secrets.ClientSecretHasher",
+    ]
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ body. 202 `{"message_id", "channel_id"}` when the caller is texted; 200 with the
 422 for the send path's refusals (`recipient_opted_out`, `line_inactive`); 429 `rate_limited`
 with Retry-After. Every error is the contract's `{"error": {"code", "message", "field"}}`.
 
-The token is the credential, and it is in the path: error responses are logged here with the
-token's prefix only, never by Django's request logger (which would write the whole path).
+The token is the credential, and it is in the path: refusals are logged here with the token's
+prefix only (which names the workflow); Django's request logger writes the path of every 4xx as
+usual, with the token redacted by the logging filter every handler carries (artera/logging.py).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from artera.api import error_response
+from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, InvalidInput
 from artera.jsonbody import json_text_loads
 
-from .api.network import client_ip, ip_allowed
+from .api.network import ip_allowed
 from .models import CallToTextWorkflow
 from .selectors import call_to_text_workflow_get_by_token
 from .services import (
@@ -62,7 +64,7 @@ def call_to_text_hook(request: HttpRequest, token: str) -> JsonResponse:
     if request.method not in ("GET", "POST"):
         response = error_response("method_not_allowed", "Use GET or POST.", status_code=405)
         response["Allow"] = "GET, POST"
-        return _quiet(response)
+        return response
     workflow = call_to_text_workflow_get_by_token(token=token)
     if workflow is None:
         return _not_found()
@@ -123,7 +125,7 @@ def _caller_id(request: HttpRequest) -> object:
 
 
 def _not_found() -> JsonResponse:
-    return _quiet(error_response("not_found", "Not found.", status_code=404))
+    return error_response("not_found", "Not found.", status_code=404)
 
 
 def _error(workflow: CallToTextWorkflow, exc: ApplicationError) -> JsonResponse:
@@ -136,11 +138,4 @@ def _error(workflow: CallToTextWorkflow, exc: ApplicationError) -> JsonResponse:
         exc.http_status,
         exc.code,
     )
-    return _quiet(response)
-
-
-def _quiet(response: JsonResponse) -> JsonResponse:
-    # Django's request logger writes "<reason>: <path>" for every 4xx, and the path holds the
-    # token. Responses here are logged above, by prefix only.
-    response._has_been_logged = True  # type: ignore[attr-defined]
     return response

@@ -20,7 +20,7 @@ from oauth2_provider.models import Application
 from artera.errors import ApplicationError, InvalidInput, NotFound
 from artera.locks import transaction_lock
 from artera.phones import normalize_us_phone
-from artera.secrets import token_generate, token_hash
+from artera.secrets import client_secret_make, token_generate, token_hash
 from messaging.models import Message
 from messaging.services import message_send
 from practices.hours import practice_is_open
@@ -75,7 +75,8 @@ def api_client_create(
         client_id=generate_client_id(),
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-        client_secret=secret,
+        # Stored in the fast keyed form (artera/secrets.py); DOT sees it is hashed already.
+        client_secret=client_secret_make(secret),
         hash_client_secret=True,
     )
     application.full_clean()
@@ -96,6 +97,15 @@ def api_client_create(
         client_id=application.client_id,
         client_secret=secret,
         webhook_secret=api_client.webhook_secret,
+    )
+
+
+def api_client_secret_rehash(*, application: Application, secret: str, stored: str) -> None:
+    """Store a client secret that was just checked right (`secret`) in the current form, in
+    place of `stored` (DOT's PBKDF2, or a hash under a retired key). Conditional on `stored`, so
+    of two requests re-hashing at once one writes and the other changes nothing."""
+    Application.objects.filter(pk=application.pk, client_secret=stored).update(
+        client_secret=client_secret_make(secret)
     )
 
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import redis
-from django.conf import global_settings
 from django.db import connection
 
 from artera.celery import app as celery_app
@@ -99,8 +98,7 @@ def deployment(settings: Any, tmp_path: Path, transactional_db: None) -> Iterato
         "WEBHOOK_SWEEP_SECONDS": "1",
         "LOG_LEVEL": "INFO",
     }
-    # The test process is one more web node of the same deployment: same secrets' hashing…
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    # The test process is one more web node of the same deployment.
     settings.SMS_CELERY_QUEUE, settings.WEBHOOK_CELERY_QUEUE = queues[0], queues[1]
     settings.SMS_PACING_KEY_PREFIX = PACING_PREFIX
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True

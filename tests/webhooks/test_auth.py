@@ -17,7 +17,7 @@ from tests.factories import MessageFactory
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials
 
-from .conftest import MESSAGES_URL, ApiCaller, assert_error, message_payload
+from .conftest import MESSAGES_URL, ApiCaller, assert_error, basic_auth, message_payload
 from .factories import access_token_create
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +102,57 @@ def test_ip_allowlist_behind_a_proxy(
         HTTP_X_FORWARDED_FOR="203.0.113.5, 198.51.100.1",
     )
     assert_error(spoofed, 403, "ip_not_allowed")
+
+
+def test_directly_exposed_a_forged_forwarded_for_does_not_pass_the_allowlist(
+    practice: Practice, make_api: Callable[..., Any], settings: Any
+) -> None:
+    """TRUSTED_PROXY_COUNT=0: the app's port faces the callers, so X-Forwarded-For is whatever
+    the caller wrote, and counts for nothing."""
+    caller, creds = make_api(allowed_ips="127.0.0.1, 203.0.113.5")
+    settings.TRUSTED_PROXY_COUNT = 0
+    for forged in ("203.0.113.5", "198.51.100.1, 203.0.113.5", "203.0.113.5, 203.0.113.5"):
+        response = caller.post(
+            data=message_payload(practice),
+            REMOTE_ADDR="198.51.100.1",
+            HTTP_X_FORWARDED_FOR=forged,
+        )
+        assert_error(response, 403, "ip_not_allowed")
+    token = Client().post(
+        "/oauth/token/",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(creds.client_id, creds.client_secret),
+        REMOTE_ADDR="198.51.100.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    assert token.status_code == 403
+    assert token.json()["error"] == "ip_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "forwarded", ["", "unknown", "203.0.113.5, junk", "[::1", "203.0.113.5\x00", "9" * 4000]
+)
+def test_behind_a_proxy_a_malformed_forwarded_for_is_refused_not_an_error(
+    practice: Practice, make_api: Callable[..., Any], settings: Any, forwarded: str
+) -> None:
+    caller, _ = make_api(allowed_ips="127.0.0.1, 203.0.113.5")  # the token: from 127.0.0.1
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = caller.post(
+        data=message_payload(practice), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded
+    )
+    assert_error(response, 403, "ip_not_allowed")
+
+
+@pytest.mark.parametrize("forwarded", ["", "unknown", "[::1", "9" * 4000])
+def test_a_malformed_forwarded_for_without_an_allowlist_is_no_error(
+    api: ApiCaller, practice: Practice, settings: Any, forwarded: str
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = api.post(
+        data=message_payload(practice), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded
+    )
+    assert response.status_code == 202, response.content
 
 
 def test_other_enterprises_messages_are_404(api: ApiCaller, foreign_practice: Practice) -> None:

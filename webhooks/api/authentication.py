@@ -24,10 +24,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from artera.clientaddr import client_ip
 from artera.secrets import token_hash
 from webhooks.models import ApiClient, SmapiKey
 
-from .network import client_ip, ip_allowed
+from .network import ip_allowed
 
 # `SmapiKey.last_used_at` is a hint for admins, not an audit log: written at most this often.
 SMAPI_LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)

@@ -1,16 +1,12 @@
-"""Who is calling: the client's IP address, and whether an allowlist admits it."""
+"""Whether an IP allowlist admits a caller (whose address is `artera.clientaddr.client_ip`)."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
 import logging
-from collections.abc import Mapping
-from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 
 from webhooks.models import parse_ip_allowlist
 
@@ -19,36 +15,14 @@ logger = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address (see `client_ip_from_meta`)."""
-    return client_ip_from_meta(request.META)
-
-
-def client_ip_from_meta(meta: Mapping[str, Any]) -> str:
-    """The caller's address, from a request's WSGI environment.
-
-    Directly exposed, it is REMOTE_ADDR. Behind `TRUSTED_PROXY_COUNT` proxies (load balancers)
-    each of which appends the address it received from to X-Forwarded-For, the caller is the
-    entry that many places from the end: anything before it was written by the caller and
-    proves nothing.
-    """
-    remote = str(meta.get("REMOTE_ADDR", ""))
-    hops = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
-    if hops <= 0:
-        return remote
-    forwarded = [
-        item.strip()
-        for item in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")
-        if item.strip()
-    ]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
-
-
-def ip_allowed(*, allowlist: str, ip: str) -> bool:
-    """True when `ip` is in one of the allowlist's networks; a blank allowlist admits anyone."""
+def ip_allowed(*, allowlist: str, ip: str | None) -> bool:
+    """True when `ip` is in one of the allowlist's networks; a blank allowlist admits anyone.
+    An unknown address (None) is in no network."""
     if not allowlist.strip():
         return True
     networks = _networks(allowlist)
+    if ip is None:
+        return False
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:

@@ -8,21 +8,36 @@ django-oauth-toolkit does the protocol; three pieces bend it to this product (al
   lists, and a client that is switched off gets none.
 - `ApiClientOAuth2Validator`: an application without an active `ApiClient` does not exist as far
   as the token endpoint is concerned (`invalid_client`), and a client with an IP allowlist only
-  gets tokens from those addresses.
+  gets tokens from those addresses. It authenticates the client itself (`authenticate_client`):
+  credentials that cannot be read (bad base64, not UTF-8, a NUL byte in the client id) are
+  `invalid_client`, never an error; the secret is checked with the fast keyed hash
+  (`artera.secrets.client_secret_check`; secrets still in DOT's PBKDF2 form are re-hashed on
+  their first right use); and wrong secrets are counted per client (below).
 - oauthlib's `BackendApplicationServer` as the server class: the client-credentials grant is the
   only one (anything else is `unsupported_grant_type`), and no refresh tokens are issued.
 
 `TokenView` wraps DOT's view with what the API promises of every endpoint: JSON errors (in the
 OAuth 2.0 form, RFC 6749 §5.2, `{"error", "error_description"}`, which every OAuth client
-library parses), a size limit, and a per-IP rate limit (the client secret check is a deliberately
-slow hash, so unthrottled guessing would be a cheap way to load the servers).
+library parses), a size limit, and a per-address rate limit.
+
+Refusing is cheap: an unknown client id costs one indexed lookup, a wrong secret one HMAC and one
+Redis round trip. Wrong secrets are limited per client (`API_TOKEN_CLIENT_FAILURES_PER_MINUTE`,
+bursts of `API_TOKEN_CLIENT_FAILURE_BURST`, from all addresses together): past the limit they are
+429 `rate_limited` with Retry-After. Only failures count, and a right secret is never refused by
+this limit, so a flood of wrong secrets cannot lock the real client out. The one exception is a
+secret still stored the old, slow way (PBKDF2, before its first use since this change): there
+every attempt counts *before* the check, so a flood cannot buy PBKDF2 work; the real client's
+first token request after the flood stops re-hashes it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
@@ -34,10 +49,13 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors  # type: ignore[import-untyped]
 
+from artera.clientaddr import client_ip, client_ip_from_meta
+from artera.secrets import client_secret_check, client_secret_is_fast
 from webhooks.models import API_SCOPES, ApiClient
+from webhooks.services import api_client_secret_rehash
 
-from .network import client_ip, client_ip_from_meta, ip_allowed
-from .throttling import rate_limit_hit
+from .network import ip_allowed
+from .throttling import Decision, rate_limit_hit
 
 TOKEN_REQUEST_MAX_BYTES = 8 * 1024
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -80,6 +98,24 @@ class IpNotAllowedError(oauth_errors.OAuth2Error):
     description = "This API client may not get tokens from this IP address."
 
 
+class TooManyFailuresError(oauth_errors.OAuth2Error):
+    error = "rate_limited"
+    status_code = 429
+    description = "Too many wrong secrets for this client; retry after Retry-After seconds."
+
+    def __init__(self, *, retry_after: float, request: Any) -> None:
+        super().__init__(request=request)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+# DOT's Application.client_id is at most 100 characters; nothing longer is worth a query.
+CLIENT_ID_MAX_CHARS = 100
+
+
 class ApiClientOAuth2Validator(OAuth2Validator):
     def _load_application(self, client_id: str, request: Any) -> Any:
         application = super()._load_application(client_id, request)
@@ -90,9 +126,28 @@ class ApiClientOAuth2Validator(OAuth2Validator):
         return application
 
     def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
-        if not super().authenticate_client(request, *args, **kwargs):
+        """HTTP Basic (preferred) or the form fields, as DOT does, with the fast secret check
+        and the per-client failure limit (module docstring)."""
+        credentials = self._client_credentials(request)
+        if credentials is None:
             return False
-        api_client = _active_api_client(request.client)
+        client_id, secret = credentials
+        application = self._load_application(client_id, request)
+        if application is None:
+            return False
+        stored = application.client_secret
+        slow = not client_secret_is_fast(stored)
+        if slow:
+            _failure_budget_spend(application, request)
+        check = client_secret_check(secret=secret, stored=stored)
+        if not check.ok:
+            if not slow:
+                _failure_budget_spend(application, request)
+            request.client = None
+            return False
+        if check.needs_rehash and application.hash_client_secret:
+            api_client_secret_rehash(application=application, secret=secret, stored=stored)
+        api_client = _active_api_client(application)
         if api_client is None:
             return False
         if not ip_allowed(
@@ -100,6 +155,21 @@ class ApiClientOAuth2Validator(OAuth2Validator):
         ):
             raise IpNotAllowedError(request=request)
         return True
+
+    def _client_credentials(self, request: Any) -> tuple[str, str] | None:
+        """(client_id, secret) from the Authorization header when it holds readable Basic
+        credentials, else from the form; None when neither does."""
+        for client_id, secret in (
+            _basic_credentials(self._extract_basic_auth(request)),
+            (request.client_id, request.client_secret),
+        ):
+            if (
+                isinstance(client_id, str)
+                and _usable_client_id(client_id)
+                and isinstance(secret, str)
+            ):
+                return client_id, secret
+        return None
 
     def validate_scopes(
         self,
@@ -114,6 +184,42 @@ class ApiClientOAuth2Validator(OAuth2Validator):
         return bool(scopes) and bool(
             super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
         )
+
+
+def _basic_credentials(auth_string: str | None) -> tuple[object, object]:
+    """RFC 6749 §2.3.1: base64 of `form-encoded id ":" form-encoded secret`, in UTF-8."""
+    if not auth_string:
+        return None, None
+    try:
+        decoded = base64.b64decode(auth_string.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return None, None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        return None, None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _usable_client_id(client_id: str) -> bool:
+    # Client ids are printable ASCII; a NUL byte (which PostgreSQL cannot even hold in text) or
+    # any other control character means garbage, and is refused before any query.
+    return (
+        0 < len(client_id) <= CLIENT_ID_MAX_CHARS
+        and client_id.isascii()
+        and client_id.isprintable()
+    )
+
+
+def _failure_budget_spend(application: Any, request: Any) -> None:
+    """Count one (possible) failure against the client's budget; past it, 429."""
+    decision: Decision = rate_limit_hit(
+        key=f"token-failures:{application.pk}",
+        rate=settings.API_TOKEN_CLIENT_FAILURES_PER_MINUTE / 60,
+        burst=settings.API_TOKEN_CLIENT_FAILURE_BURST,
+    )
+    if not decision.allowed:
+        request.client = None
+        raise TooManyFailuresError(retry_after=decision.retry_after, request=request)
 
 
 def oauth_error(
@@ -141,7 +247,7 @@ class TokenView(dot_views.TokenView):
                 headers={"Allow": "POST"},
             )
         decision = rate_limit_hit(
-            key=f"token-ip:{client_ip(request)}",
+            key=f"token-ip:{client_ip(request) or 'unknown'}",
             rate=settings.API_TOKEN_RATE_LIMIT_PER_SECOND,
             burst=settings.API_TOKEN_RATE_LIMIT_BURST,
         )
