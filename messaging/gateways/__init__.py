@@ -6,9 +6,9 @@ import functools
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils.module_loading import import_string
+
+from artera.reload import reload_on
 
 from .base import GatewayError, InboundSms, SendResult, SmsGateway, StatusReport
 
@@ -33,14 +33,9 @@ def gateway_get(name: str | None = None) -> SmsGateway:
     return _gateway(path)
 
 
+# Gateways read their settings once (a Twilio client keeps its connection pool).
+@reload_on("PUBLIC_BASE_URL", prefixes=("SMS_", "TWILIO_"))
 @functools.cache
 def _gateway(path: str) -> SmsGateway:
     gateway: SmsGateway = import_string(path)()
     return gateway
-
-
-@receiver(setting_changed)
-def _forget_gateways(*, setting: str, **kwargs: object) -> None:
-    # Gateways read their settings once (a Twilio client keeps its connection pool).
-    if setting.startswith(("SMS_", "TWILIO_")) or setting == "PUBLIC_BASE_URL":
-        _gateway.cache_clear()
