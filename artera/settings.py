@@ -363,6 +363,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 60 * 60,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# After a failed publish, this process skips publishing (texts, webhooks) for a while and the
+# sweeps catch up (artera.outbox): one slow broker timeout per outage instead of one per request.
+# SMS_BROKER_BACKOFF_SECONDS is its former name, still read.
+BROKER_BACKOFF_SECONDS = float(
+    env_str("BROKER_BACKOFF_SECONDS", env_str("SMS_BROKER_BACKOFF_SECONDS", "5"))
+)
 # Celery closes the database connection around every task unless told otherwise.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
@@ -440,9 +446,6 @@ SMS_GATEWAYS = {
 SMS_OUTBOX_GRACE_SECONDS = float(env_str("SMS_OUTBOX_GRACE_SECONDS", "60"))
 SMS_OUTBOX_SWEEP_SECONDS = float(env_str("SMS_OUTBOX_SWEEP_SECONDS", "30"))
 SMS_CLAIM_LEASE_SECONDS = float(env_str("SMS_CLAIM_LEASE_SECONDS", "120"))
-# After a failed publish, skip publishing for a while (the sweeper catches up): one slow broker
-# timeout per outage instead of one per request.
-SMS_BROKER_BACKOFF_SECONDS = float(env_str("SMS_BROKER_BACKOFF_SECONDS", "5"))
 # Provider errors that may pass (HTTP 5xx, 429, timeouts) are retried with backoff this many times.
 SMS_SEND_MAX_ATTEMPTS = env_int("SMS_SEND_MAX_ATTEMPTS", 5)
 SMS_SEND_RETRY_BASE_SECONDS = float(env_str("SMS_SEND_RETRY_BASE_SECONDS", "5"))

@@ -7,7 +7,7 @@
   `message_receive_secure_reply` is its door for replies typed on the secure portal.
 - `message_status_apply` is the only writer of an outbound message's status;
   `message_status_report` is what provider status callbacks call.
-- `outbox_sweep` re-enqueues stored messages whose task was lost.
+- `outbox.outbox_sweep` re-enqueues stored messages whose task was lost.
 """
 
 from __future__ import annotations
@@ -819,46 +819,6 @@ def _inbound_by_provider_id(provider_message_id: str) -> Message | None:
     return Message.objects.filter(
         direction=Message.Direction.INBOUND, provider_message_id=provider_message_id
     ).first()
-
-
-# --- Outbox sweeper -----------------------------------------------------------------------------
-
-
-def outbox_sweep(*, batch_size: int = 500, max_batches: int = 20) -> int:
-    """Re-enqueue outbound messages that are due and still unsent; returns how many.
-
-    A message is due when no task has claimed it for `SMS_OUTBOX_GRACE_SECONDS` past the time
-    it was meant to be sent (its publish failed, or its task was lost with a worker), or when
-    the lease of the worker that claimed it ran out (it died). Enqueuing twice is harmless: only
-    one task can claim a message.
-    """
-    swept = 0
-    for _ in range(max_batches):
-        now = timezone.now()
-        due = list(
-            Message.objects.filter(
-                direction=Message.Direction.OUTBOUND,
-                status=MessageStatus.RECEIVED,
-                outbox_due_at__lt=now,
-            )
-            .order_by("outbox_due_at")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not due:
-            break
-        Message.objects.filter(pk__in=due, status=MessageStatus.RECEIVED).update(
-            outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS)
-        )
-        published = 0
-        for message_id in due:
-            if not dispatch_enqueue(message_id):
-                break
-            published += 1
-        swept += published
-        logger.info("Outbox sweep re-enqueued %d message(s)", published)
-        if published < len(due) or len(due) < batch_size:
-            break
-    return swept
 
 
 # --- Short links --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import uuid
 from celery import Task, shared_task
 from django.conf import settings
 
-from . import services, simulator
+from . import outbox, services, simulator
 from .outbox import task_publish
 
 # When tasks run in-process (no broker), a deferred send waits in place instead; bounded so a
@@ -44,7 +44,7 @@ def simulator_report(text_id: str) -> bool:
 
 @shared_task(name="messaging.tasks.outbox_sweep", ignore_result=True)
 def outbox_sweep() -> int:
-    return services.outbox_sweep()
+    return outbox.outbox_sweep()
 
 
 @shared_task(name="messaging.tasks.simulator_sweep", ignore_result=True)

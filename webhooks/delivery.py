@@ -3,7 +3,8 @@ clients, retried on a schedule kept in the database.
 
 - Events are stored inside the transaction that makes them (handlers of `messaging.events`,
   registered in `WebhooksConfig.ready`), one `WebhookDelivery` row each, and enqueued with
-  `transaction.on_commit`: a committed event is never lost, a rolled back one never sent.
+  `artera.outbox` after commit: a committed event is never lost, a rolled back one never sent;
+  while the broker is down no request waits for it (the back-off), and the sweep catches up.
 - `webhook_delivery_attempt` (the Celery task's body) makes one attempt: claim, SSRF check,
   sign, POST, record a `WebhookAttempt`, and schedule the next attempt or finish.
 - `webhook_deliveries_sweep` (a beat task every `WEBHOOK_SWEEP_SECONDS`) enqueues the deliveries
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import functools
 import json
 import logging
 import random
@@ -30,14 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
-import kombu.exceptions
-import redis.exceptions
 import urllib3
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from artera.outbox import outbox_sweep, publish_on_commit, task_publish
 from messaging.events import InboundMessageReceived, MessageStatusChanged
 from messaging.models import STATUS_RANK, Message
 
@@ -91,7 +90,7 @@ def message_status_event_store(event: MessageStatusChanged) -> None:
         now=now,
     )
     if inserted:
-        transaction.on_commit(functools.partial(webhook_delivery_enqueue, delivery_id, 0))
+        _enqueue_on_commit(delivery_id, 0)
 
 
 def _message_status_insert(
@@ -212,25 +211,25 @@ def patient_response_event_store(event: InboundMessageReceived) -> None:
         next_attempt_at=now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS),
         created_at=now,
     )
-    transaction.on_commit(functools.partial(webhook_delivery_enqueue, delivery.pk, 0))
+    _enqueue_on_commit(delivery.pk, 0)
 
 
 def webhook_delivery_enqueue(delivery_id: uuid.UUID, attempt_count: int) -> bool:
-    """Publish the attempt task; when the broker is unreachable the sweep takes over (False)."""
+    """Publish the attempt task (`artera.outbox`: no publish is tried while the broker backs
+    off); when the broker is unreachable the sweep takes over (False)."""
     from .tasks import webhook_deliver
 
-    try:
-        webhook_deliver.apply_async(
-            args=(str(delivery_id), attempt_count), queue=settings.WEBHOOK_CELERY_QUEUE
-        )
-    except (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, OSError) as exc:
-        logger.warning(
-            "Webhook delivery %s not enqueued (%s); the sweep will retry",
-            delivery_id,
-            type(exc).__name__,
-        )
-        return False
-    return True
+    return task_publish(
+        webhook_deliver, str(delivery_id), attempt_count, queue=settings.WEBHOOK_CELERY_QUEUE
+    )
+
+
+def _enqueue_on_commit(delivery_id: uuid.UUID, attempt_count: int) -> None:
+    from .tasks import webhook_deliver
+
+    publish_on_commit(
+        webhook_deliver, str(delivery_id), attempt_count, queue=settings.WEBHOOK_CELERY_QUEUE
+    )
 
 
 def _iso(value: datetime.datetime) -> str:
@@ -545,30 +544,31 @@ def webhook_deliveries_sweep(*, batch_size: int = 500, max_batches: int = 20) ->
     sweeps leave it alone while its task waits in the queue (and take it again if that task is
     lost). Enqueuing twice is harmless: only one task can claim an attempt.
     """
-    swept = 0
-    for _ in range(max_batches):
-        now = _now()
-        due = list(
-            WebhookDelivery.objects.filter(
-                status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-            )
-            .order_by("next_attempt_at")
-            .values_list("pk", "attempt_count")[:batch_size]
-        )
-        if not due:
-            break
-        WebhookDelivery.objects.filter(
-            pk__in=[pk for pk, _ in due], status=WebhookDelivery.Status.PENDING
-        ).update(next_attempt_at=now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS))
-        for pk, attempt_count in due:
-            if not webhook_delivery_enqueue(pk, attempt_count):
-                return swept
-            swept += 1
-        if len(due) < batch_size:
-            break
+    swept = outbox_sweep(
+        take_due=_deliveries_due,
+        publish=lambda due: webhook_delivery_enqueue(*due),
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
     if swept:
         logger.info("Webhook sweep enqueued %d delivery(ies)", swept)
     return swept
+
+
+def _deliveries_due(limit: int) -> list[tuple[uuid.UUID, int]]:
+    now = _now()
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", "attempt_count")[:limit]
+    )
+    if due:
+        WebhookDelivery.objects.filter(
+            pk__in=[pk for pk, _ in due], status=WebhookDelivery.Status.PENDING
+        ).update(next_attempt_at=now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS))
+    return due
 
 
 # --- Admin operations ----------------------------------------------------------------------------
@@ -587,9 +587,7 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
         locked.lease_until = None
         locked.next_attempt_at = now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS)
         locked.save(update_fields=["status", "schedule_step", "lease_until", "next_attempt_at"])
-        transaction.on_commit(
-            functools.partial(webhook_delivery_enqueue, locked.pk, locked.attempt_count)
-        )
+        _enqueue_on_commit(locked.pk, locked.attempt_count)
     return True
 
 

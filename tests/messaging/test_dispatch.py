@@ -14,11 +14,11 @@ from django.utils import timezone
 from artera.celery import app as celery_app
 from messaging import outbox
 from messaging.models import Message, SimulatorText
+from messaging.outbox import outbox_sweep
 from messaging.services import (
     DispatchState,
     message_dispatch,
     message_send,
-    outbox_sweep,
 )
 from messaging.tasks import message_dispatch as message_dispatch_task
 from practices.models import Line
