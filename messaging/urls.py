@@ -4,8 +4,9 @@ from . import portal_views, views
 
 urlpatterns = [
     path("s/<str:code>", views.short_link_redirect, name="short-link"),
-    path("webhooks/sms/twilio/", views.twilio_inbound, name="twilio-inbound"),
-    path("webhooks/sms/twilio/status/", views.twilio_status, name="twilio-status"),
+    # Every provider's callbacks, e.g. /webhooks/sms/twilio/ (see messaging.gateways.base).
+    path("webhooks/sms/<slug:backend>/", views.sms_inbound, name="sms-inbound"),
+    path("webhooks/sms/<slug:backend>/status/", views.sms_status, name="sms-status"),
     path("simulator/", views.simulator_page, name="simulator"),
     path("simulator/thread/", views.simulator_thread, name="simulator-thread"),
     path("simulator/reply/", views.simulator_reply, name="simulator-reply"),

@@ -1,4 +1,4 @@
-"""Views of the send path: short links, provider webhooks, and the simulator's page and API.
+"""Views of the send path: short links, provider callbacks, and the simulator's page and API.
 
 Each one parses, calls one service, and renders; `ApplicationError`s become the contract's
 `{"error": {"code", "message", "field"}}` (JSON endpoints) or a message on the page.
@@ -31,13 +31,11 @@ from artera.jsonbody import json_text_loads
 from practices.models import Line
 
 from . import simulator
-from .gateways import gateway_get
+from .gateways import SmsGateway, gateway_for_callbacks, gateway_get
 from .models import Message, SimulatorNumber, SimulatorText
 from .services import message_receive_inbound, message_status_report, short_link_follow
 
 logger = logging.getLogger(__name__)
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 View = Callable[..., HttpResponse]
 
@@ -55,20 +53,33 @@ def short_link_redirect(request: HttpRequest, code: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-# --- Twilio callbacks ---------------------------------------------------------------------------
+# --- Provider callbacks -------------------------------------------------------------------------
+
+
+def _callback_gateway(backend: str) -> SmsGateway:
+    gateway = gateway_for_callbacks(backend)
+    if gateway is None:
+        raise Http404("No SMS provider takes callbacks here.")
+    return gateway
+
+
+def _refusal(exc: ApplicationError) -> HttpResponse:
+    # A callback we cannot read (a NUL character, an oversized id): the provider logs the 4xx.
+    return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain")
 
 
 @csrf_exempt
 @require_POST
-def twilio_inbound(request: HttpRequest) -> HttpResponse:
-    gateway = gateway_get("twilio")
+def sms_inbound(request: HttpRequest, backend: str) -> HttpResponse:
+    """`POST /webhooks/sms/<backend>/`: a patient's text, verified and read by its provider's
+    gateway, then handed to the one inbound path."""
+    gateway = _callback_gateway(backend)
     if not gateway.verify_request(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
+        return HttpResponseForbidden(f"Invalid {gateway.label} signature.")
     try:
         inbound = gateway.parse_inbound(request)
     except ApplicationError as exc:
-        # A callback we cannot read (a NUL character, an oversized id): Twilio logs the 400.
-        return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain")
+        return _refusal(exc)
     try:
         message_receive_inbound(
             to=inbound.to_number,
@@ -77,28 +88,30 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
             provider_message_id=inbound.provider_message_id,
         )
     except ApplicationError as exc:
-        # Answering with an error would only make Twilio log it: record it here instead.
-        logger.warning("Twilio inbound text refused: %s (%s)", exc.code, exc.message)
-    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+        # Answering with an error would only make the provider log it: record it here instead.
+        logger.warning("%s inbound text refused: %s (%s)", gateway.label, exc.code, exc.message)
+    return gateway.inbound_response()
 
 
 @csrf_exempt
 @require_POST
-def twilio_status(request: HttpRequest) -> HttpResponse:
-    gateway = gateway_get("twilio")
+def sms_status(request: HttpRequest, backend: str) -> HttpResponse:
+    """`POST /webhooks/sms/<backend>/status/`: a provider's report on one of our messages,
+    handed to the one status path."""
+    gateway = _callback_gateway(backend)
     if not gateway.verify_request(request):
-        return HttpResponseForbidden("Invalid Twilio signature.")
+        return HttpResponseForbidden(f"Invalid {gateway.label} signature.")
     try:
         report = gateway.parse_status(request)
     except ApplicationError as exc:
-        return HttpResponse(exc.message, status=exc.http_status, content_type="text/plain")
+        return _refusal(exc)
     message_status_report(
         provider_message_id=report.provider_message_id,
         message_id=report.message_id,
         status=report.status,
         error_code=report.error_code,
     )
-    return HttpResponse(status=204)
+    return gateway.status_response()
 
 
 # --- Simulator ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ __all__ = [
     "SendResult",
     "SmsGateway",
     "StatusReport",
+    "gateway_for_callbacks",
     "gateway_get",
 ]
 
@@ -31,6 +32,17 @@ def gateway_get(name: str | None = None) -> SmsGateway:
             f"SMS backend {name!r} is not one of SMS_GATEWAYS: {', '.join(settings.SMS_GATEWAYS)}."
         )
     return _gateway(path)
+
+
+def gateway_for_callbacks(name: str) -> SmsGateway | None:
+    """The gateway whose callbacks `/webhooks/sms/<name>/` receives: one of `SMS_GATEWAYS` that
+    takes callbacks, whether or not it is the backend that sends now (a provider switched away
+    from still reports on what it sent). None otherwise."""
+    path = settings.SMS_GATEWAYS.get(name)
+    if path is None:
+        return None
+    gateway = _gateway(path)
+    return gateway if gateway.takes_callbacks else None
 
 
 # Gateways read their settings once (a Twilio client keeps its connection pool).

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 if TYPE_CHECKING:
     from messaging.models import Message
@@ -61,12 +63,22 @@ class SmsGateway:
     """One SMS provider.
 
     `send` hands one message over; `find_sent` answers, after a worker died mid-send, whether
-    the provider already has the message (so it is not sent twice). Providers that call us back
-    over HTTP also implement `verify_request`, `parse_inbound` and `parse_status`; the views at
-    their webhook URLs call those and then the one inbound path or status path.
+    the provider already has the message (so it is not sent twice).
+
+    A provider that calls us back over HTTP owns its callbacks (as RapidPro's channel types do):
+    it sets `takes_callbacks`, and the generic views at `/webhooks/sms/<name>/` (inbound texts)
+    and `/webhooks/sms/<name>/status/` (status reports) look it up by `name`, ask it to
+    `verify_request` (its signature scheme) and to `parse_inbound` / `parse_status` into an
+    `InboundSms` / `StatusReport`, hand that to the one inbound path or status path, and answer
+    with what the provider expects (`inbound_response`, `status_response`). Parse errors are
+    `ApplicationError`s (a plain-text 4xx, nothing stored). A backend that is not in
+    `SMS_GATEWAYS`, or takes no callbacks, is a 404 there.
     """
 
     name: ClassVar[str]
+    # Shown in the 403 for a bad signature.
+    label: ClassVar[str] = ""
+    takes_callbacks: ClassVar[bool] = False
 
     def send(self, *, message: Message, text: str) -> SendResult:
         raise NotImplementedError
@@ -75,7 +87,14 @@ class SmsGateway:
         """The provider's id for `message` if an earlier attempt got it to the provider."""
         raise NotImplementedError
 
+    def status_callback_url(self, message: Message) -> str:
+        """Where the provider reports on `message`: this backend's status view, with our id in
+        the query so a report that beats the provider's answer to our send finds its message."""
+        path = reverse("sms-status", kwargs={"backend": self.name})
+        return f"{settings.PUBLIC_BASE_URL}{path}?message={message.id}"
+
     def verify_request(self, request: HttpRequest) -> bool:
+        """Whether a callback really comes from the provider (its signature)."""
         raise NotImplementedError
 
     def parse_inbound(self, request: HttpRequest) -> InboundSms:
@@ -83,3 +102,11 @@ class SmsGateway:
 
     def parse_status(self, request: HttpRequest) -> StatusReport:
         raise NotImplementedError
+
+    def inbound_response(self) -> HttpResponse:
+        """The answer to an inbound text the platform took (or refused and logged: answering an
+        error would only make the provider log or retry it)."""
+        return HttpResponse(status=204)
+
+    def status_response(self) -> HttpResponse:
+        return HttpResponse(status=204)

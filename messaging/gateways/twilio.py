@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from twilio.base.exceptions import TwilioRestException  # type: ignore[import-untyped]
 from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response  # type: ignore[import-untyped]
@@ -128,8 +127,17 @@ class LoggedTwilioHttpClient(TwilioHttpClient):
         """See `log_request`."""
 
 
+# What Twilio expects in answer to an inbound text: TwiML that sends no reply.
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
 class TwilioGateway(SmsGateway):
+    """Callbacks at `/webhooks/sms/twilio/` (set as each number's "A message comes in" webhook)
+    and `/webhooks/sms/twilio/status/` (asked for by every send)."""
+
     name = "twilio"
+    label = "Twilio"
+    takes_callbacks = True
 
     def __init__(self) -> None:
         self.account_sid: str = settings.TWILIO_ACCOUNT_SID
@@ -197,9 +205,6 @@ class TwilioGateway(SmsGateway):
         free = [found for found in candidates if str(found.sid) not in taken]
         return str(min(free, key=lambda found: found.date_created).sid) if free else None
 
-    def status_callback_url(self, message: Message) -> str:
-        return f"{settings.PUBLIC_BASE_URL}{reverse('twilio-status')}?message={message.id}"
-
     def verify_request(self, request: HttpRequest) -> bool:
         """Check `X-Twilio-Signature` against the URL Twilio was given: PUBLIC_BASE_URL + the
         path and query string of this request (the server may sit behind a proxy)."""
@@ -240,6 +245,9 @@ class TwilioGateway(SmsGateway):
             error_code=error_code,
             message_id=request.GET.get("message") or None,
         )
+
+    def inbound_response(self) -> HttpResponse:
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
 def _refuse_unstorable(request: HttpRequest) -> None:
