@@ -41,7 +41,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def client_ip_from_meta(meta: Mapping[str, Any]) -> str | None:
     """`client_ip` from a WSGI environment (or the copy of it oauthlib's request carries)."""
-    hops = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return address_normalize(meta.get("REMOTE_ADDR"))
     forwarded = meta.get("HTTP_X_FORWARDED_FOR")

@@ -63,12 +63,12 @@ def _client_secret_keys() -> list[bytes]:
     otherwise one derived from SECRET_KEY, with SECRET_KEY_FALLBACKS honoured so a SECRET_KEY
     rotation done the Django way keeps existing secrets working (and re-hashes them on use).
     """
-    dedicated = getattr(settings, "API_CLIENT_SECRET_HASH_KEY", "")
+    dedicated = settings.API_CLIENT_SECRET_HASH_KEY
     if dedicated:
         return [dedicated.encode()]
     return [
         hmac.new(str(key).encode(), b"artera.client-secret", hashlib.sha256).digest()
-        for key in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     ]
 
 

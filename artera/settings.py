@@ -22,20 +22,60 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no variable. Anything but the accepted spellings stops start-up, naming the
+    variable: a typo in DJANGO_HTTPS must never quietly turn HSTS and secure cookies off."""
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: use one of "
+        f"{', '.join(sorted(_TRUE | _FALSE))} (or leave it unset for {int(default)})."
+    )
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return float(default)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a finite number.")
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_float_list(name: str, default: str) -> list[float]:
+    try:
+        return [float(item) for item in env_list(name, default)]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={env_str(name)!r} is not a comma-separated list of numbers."
+        ) from None
 
 
 # The development key is only good for a machine nobody else reaches; `check --deploy` flags it.
@@ -276,14 +316,14 @@ API_CLIENT_SECRET_HASH_KEY = env_str("API_CLIENT_SECRET_HASH_KEY")
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 # Per API client (or SMAPI key): requests per second on average, and the largest burst. 0 turns
 # the limit off (e.g. for a load test). Shared through Redis when there is one.
-API_RATE_LIMIT_PER_SECOND = float(env_str("API_RATE_LIMIT_PER_SECOND", "50"))
+API_RATE_LIMIT_PER_SECOND = env_float("API_RATE_LIMIT_PER_SECOND", 50)
 API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 250)
 # Token requests per client address (what one source may cost the token endpoint).
-API_TOKEN_RATE_LIMIT_PER_SECOND = float(env_str("API_TOKEN_RATE_LIMIT_PER_SECOND", "1"))
+API_TOKEN_RATE_LIMIT_PER_SECOND = env_float("API_TOKEN_RATE_LIMIT_PER_SECOND", 1)
 API_TOKEN_RATE_LIMIT_BURST = env_int("API_TOKEN_RATE_LIMIT_BURST", 30)
 # Wrong secrets per client_id, from anywhere: past the burst, further wrong secrets are 429
 # (right ones still get tokens, so a flood cannot lock the real client out). 0: no limit.
-API_TOKEN_CLIENT_FAILURES_PER_MINUTE = float(env_str("API_TOKEN_CLIENT_FAILURES_PER_MINUTE", "10"))
+API_TOKEN_CLIENT_FAILURES_PER_MINUTE = env_float("API_TOKEN_CLIENT_FAILURES_PER_MINUTE", 10)
 API_TOKEN_CLIENT_FAILURE_BURST = env_int("API_TOKEN_CLIENT_FAILURE_BURST", 10)
 API_RATE_LIMIT_REDIS_URL = env_str("API_RATE_LIMIT_REDIS_URL", env_str("REDIS_URL"))
 API_RATE_LIMIT_KEY_PREFIX = env_str("API_RATE_LIMIT_KEY_PREFIX", "artera:ratelimit")
@@ -366,8 +406,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # After a failed publish, this process skips publishing (texts, webhooks) for a while and the
 # sweeps catch up (artera.outbox): one slow broker timeout per outage instead of one per request.
 # SMS_BROKER_BACKOFF_SECONDS is its former name, still read.
-BROKER_BACKOFF_SECONDS = float(
-    env_str("BROKER_BACKOFF_SECONDS", env_str("SMS_BROKER_BACKOFF_SECONDS", "5"))
+BROKER_BACKOFF_SECONDS = env_float(
+    "BROKER_BACKOFF_SECONDS", env_float("SMS_BROKER_BACKOFF_SECONDS", 5)
 )
 # Celery closes the database connection around every task unless told otherwise.
 CELERY_DB_REUSE_MAX = 1000
@@ -443,26 +483,26 @@ SMS_GATEWAYS = {
 # Outbox: a stored message whose task has not claimed it `SMS_OUTBOX_GRACE_SECONDS` after it was
 # due is re-enqueued by the sweeper; a claim older than `SMS_CLAIM_LEASE_SECONDS` belongs to a
 # dead worker (the lease must outlast a provider call plus the longest in-task pacing wait).
-SMS_OUTBOX_GRACE_SECONDS = float(env_str("SMS_OUTBOX_GRACE_SECONDS", "60"))
-SMS_OUTBOX_SWEEP_SECONDS = float(env_str("SMS_OUTBOX_SWEEP_SECONDS", "30"))
-SMS_CLAIM_LEASE_SECONDS = float(env_str("SMS_CLAIM_LEASE_SECONDS", "120"))
+SMS_OUTBOX_GRACE_SECONDS = env_float("SMS_OUTBOX_GRACE_SECONDS", 60)
+SMS_OUTBOX_SWEEP_SECONDS = env_float("SMS_OUTBOX_SWEEP_SECONDS", 30)
+SMS_CLAIM_LEASE_SECONDS = env_float("SMS_CLAIM_LEASE_SECONDS", 120)
 # Provider errors that may pass (HTTP 5xx, 429, timeouts) are retried with backoff this many times.
 SMS_SEND_MAX_ATTEMPTS = env_int("SMS_SEND_MAX_ATTEMPTS", 5)
-SMS_SEND_RETRY_BASE_SECONDS = float(env_str("SMS_SEND_RETRY_BASE_SECONDS", "5"))
+SMS_SEND_RETRY_BASE_SECONDS = env_float("SMS_SEND_RETRY_BASE_SECONDS", 5)
 # Per-line pacing is shared through Redis (REDIS_URL); without Redis, within one process only.
 # A worker waits for its slot in-task up to this long, else re-schedules the message.
 SMS_PACING_REDIS_URL = env_str("SMS_PACING_REDIS_URL", REDIS_URL)
 SMS_PACING_KEY_PREFIX = env_str("SMS_PACING_KEY_PREFIX", "artera:pacing")
-SMS_PACING_MAX_INLINE_WAIT = float(env_str("SMS_PACING_MAX_INLINE_WAIT", "1.0"))
+SMS_PACING_MAX_INLINE_WAIT = env_float("SMS_PACING_MAX_INLINE_WAIT", 1.0)
 # The simulator's pages and JSON API show every text it carried. With DJANGO_HTTPS on they answer
 # 404 unless an operator deliberately runs a public demo on the simulator.
 SMS_SIMULATOR_PUBLIC_DEMO = env_bool("SMS_SIMULATOR_PUBLIC_DEMO", default=False)
 # The simulated carrier: its answer latency, and how long before it reports delivery.
-SMS_SIMULATOR_LATENCY = float(env_str("SMS_SIMULATOR_LATENCY", "0"))
-SMS_SIMULATOR_REPORT_DELAY = float(env_str("SMS_SIMULATOR_REPORT_DELAY", "0"))
+SMS_SIMULATOR_LATENCY = env_float("SMS_SIMULATOR_LATENCY", 0)
+SMS_SIMULATOR_REPORT_DELAY = env_float("SMS_SIMULATOR_REPORT_DELAY", 0)
 # Twilio: TWILIO_API_BASE_URL points the REST client elsewhere (a proxy, or a local fake in tests).
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")
-TWILIO_HTTP_TIMEOUT = float(env_str("TWILIO_HTTP_TIMEOUT", "10"))
+TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10)
 # Short links in texts: /s/<code> on this host (or a dedicated short domain that serves it).
 SHORT_LINK_BASE_URL = env_str("SHORT_LINK_BASE_URL", PUBLIC_BASE_URL).rstrip("/")
 CELERY_BEAT_SCHEDULE["messaging-outbox-sweep"] = {
@@ -484,21 +524,21 @@ LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}  # type: ignore[
 # message.status and patient.response events to API clients (webhooks/delivery.py). Delays, in
 # seconds, before each attempt: the first goes at once, the last ~27 hours after the event.
 # Each delay gets +/- WEBHOOK_RETRY_JITTER of itself, so failing receivers are not hit in waves.
-WEBHOOK_RETRY_SCHEDULE = [
-    float(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000")
-]
-WEBHOOK_RETRY_JITTER = float(env_str("WEBHOOK_RETRY_JITTER", "0.1"))
+WEBHOOK_RETRY_SCHEDULE = env_float_list(
+    "WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000"
+)
+WEBHOOK_RETRY_JITTER = env_float("WEBHOOK_RETRY_JITTER", 0.1)
 # A 429/503 answer's Retry-After is honoured up to this long.
-WEBHOOK_RETRY_AFTER_MAX_SECONDS = float(env_str("WEBHOOK_RETRY_AFTER_MAX_SECONDS", "36000"))
-WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "15"))
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_float("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 36000)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 15)
 # An endpoint whose every attempt has failed for this long is disabled.
-WEBHOOK_DISABLE_AFTER_FAILING_DAYS = float(env_str("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", "5"))
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env_float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", 5)
 # How much of a receiver's answer is kept on the attempt row (never logged).
 WEBHOOK_RESPONSE_EXCERPT_BYTES = env_int("WEBHOOK_RESPONSE_EXCERPT_BYTES", 1024)
 # The schedule lives in the database: every WEBHOOK_SWEEP_SECONDS a beat task enqueues the due
 # deliveries. An enqueued delivery whose task was lost is due again after the grace period.
-WEBHOOK_SWEEP_SECONDS = float(env_str("WEBHOOK_SWEEP_SECONDS", "2"))
-WEBHOOK_ENQUEUE_GRACE_SECONDS = float(env_str("WEBHOOK_ENQUEUE_GRACE_SECONDS", "60"))
+WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 2)
+WEBHOOK_ENQUEUE_GRACE_SECONDS = env_float("WEBHOOK_ENQUEUE_GRACE_SECONDS", 60)
 # During a secret rotation the previous secret keeps signing this long.
 WEBHOOK_SECRET_ROTATION_HOURS = env_int("WEBHOOK_SECRET_ROTATION_HOURS", 24)
 CELERY_IMPORTS.append("webhooks.tasks")

@@ -187,10 +187,6 @@ class CallToTextRateLimited(ApplicationError):
         self.retry_after = max(1, math.ceil(retry_after))
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def caller_id_normalize(raw: object) -> str:
     """The E.164 form of a phone system's `CALLER_ID_NUMBER`, or `InvalidInput`
     (`invalid_caller_id`).
@@ -221,8 +217,8 @@ def call_to_text_token_rate_check(*, workflow: CallToTextWorkflow) -> None:
     texts to many numbers. Raises `CallToTextRateLimited`."""
     decision = rate_limit_hit(
         key=f"c2t:workflow:{workflow.pk}",
-        rate=_setting("CALL_TO_TEXT_RATE_PER_MINUTE", 60) / 60,
-        burst=int(_setting("CALL_TO_TEXT_RATE_BURST", 30)),
+        rate=settings.CALL_TO_TEXT_RATE_PER_MINUTE / 60,
+        burst=int(settings.CALL_TO_TEXT_RATE_BURST),
     )
     if not decision.allowed:
         raise CallToTextRateLimited(
@@ -236,8 +232,8 @@ def _caller_rate_check(*, workflow: CallToTextWorkflow, caller: str) -> None:
     # what any mix of workflows can send one number (`CALL_TO_TEXT_CALLER_RATE_PER_HOUR`).
     decision = rate_limit_hit(
         key=f"c2t:caller:{workflow.practice.enterprise_id}:{caller}",
-        rate=_setting("CALL_TO_TEXT_CALLER_RATE_PER_HOUR", 6) / 3600,
-        burst=int(_setting("CALL_TO_TEXT_CALLER_RATE_BURST", 3)),
+        rate=settings.CALL_TO_TEXT_CALLER_RATE_PER_HOUR / 3600,
+        burst=int(settings.CALL_TO_TEXT_CALLER_RATE_BURST),
     )
     if not decision.allowed:
         raise CallToTextRateLimited(
@@ -281,7 +277,7 @@ def call_to_text_trigger(
     """
     caller = caller_id_normalize(caller_id)
     client_ip = _ip_or_none(client_ip)
-    window = datetime.timedelta(seconds=_setting("CALL_TO_TEXT_DEDUPE_SECONDS", 600))
+    window = datetime.timedelta(seconds=settings.CALL_TO_TEXT_DEDUPE_SECONDS)
     try:
         with transaction.atomic():
             transaction_lock(f"call-to-text:{workflow.pk}:{caller}")
