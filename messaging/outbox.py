@@ -1,7 +1,8 @@
-"""Publishing send-path tasks to the broker without ever holding up the caller.
+"""Publishing send-path tasks to the broker without ever holding up the caller (core plumbing:
+imports no other module of `messaging`).
 
 The stored message is the outbox: a publish that fails costs nothing but time, because the
-sweeper (`services.outbox_sweep`, run by Celery beat) re-enqueues every message that is due and
+sweeper (`dispatch.outbox_sweep`, run by Celery beat) re-enqueues every message that is due and
 still unsent. So a failed publish is logged and forgotten, and after one failure this process
 stops trying for `SMS_BROKER_BACKOFF_SECONDS`: while a broker hangs, only the first request
 waits for its timeout.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import kombu.exceptions
@@ -51,9 +51,3 @@ def broker_backoff_reset() -> None:
     """Forget a past publish failure (tests, and a deliberate broker switch)."""
     global _paused_until
     _paused_until = 0.0
-
-
-def dispatch_enqueue(message_id: uuid.UUID, countdown: float | None = None) -> bool:
-    from .tasks import message_dispatch
-
-    return task_publish(message_dispatch, str(message_id), countdown=countdown)

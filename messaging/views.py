@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from artera.errors import ApplicationError, InvalidInput
 from practices.models import Line
 
-from . import simulator
+from . import simulator, simulator_phone
 from .gateways import gateway_get
 from .models import Message, SimulatorNumber, SimulatorText
 from .services import message_receive_inbound, message_status_report, short_link_follow
@@ -149,7 +149,7 @@ def simulator_api_inbound(request: HttpRequest) -> JsonResponse:
     """`POST /simulator/api/inbound {"from", "to", "body"}`: the patient texts a line."""
     try:
         inbound = gateway_get("simulator").parse_inbound(request)
-        message = simulator.simulator_patient_texts(
+        message = simulator_phone.simulator_patient_texts(
             from_number=inbound.from_number, to_number=inbound.to_number, body=inbound.body
         )
     except ApplicationError as exc:
@@ -204,7 +204,7 @@ def simulator_reply(request: HttpRequest) -> HttpResponse:
     number = request.POST.get("number", "")
     error = None
     try:
-        simulator.simulator_patient_texts(
+        simulator_phone.simulator_patient_texts(
             from_number=number,
             to_number=request.POST.get("line", ""),
             body=request.POST.get("body", ""),
