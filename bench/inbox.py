@@ -579,7 +579,7 @@ def _messages_copy(
     """Every channel's messages, oldest first; returns the secure links to store."""
     from psycopg.types.json import Jsonb
 
-    from messaging.secure import secure_link_token
+    from messaging.secure_links import secure_link_token
     from messaging.segments import segments_count
 
     segments: dict[str, tuple[int, str]] = {}
@@ -772,7 +772,7 @@ def _empty_json(_obj: object) -> str:
 
 @dataclass
 class _SecureLinkSeed:
-    """What `messaging.secure.secure_link_token` reads of a link."""
+    """What `messaging.secure_links.secure_link_token` reads of a link."""
 
     nonce: str
 

@@ -26,6 +26,7 @@ from channels_app.services import channel_assign_automatically, channel_close_au
 from practices.hours import closed_message_for, practice_is_open
 
 from .models import AfterHoursReply, AutomationReply, InboundAutomation, Message
+from .send import message_send
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,6 @@ def after_hours_reply(*, channel: PatientChannel, at: datetime.datetime) -> Mess
 
 
 def _send(*, channel: PatientChannel, body: str, kind: str, why: str) -> Message | None:
-    from .services import message_send
 
     try:
         with transaction.atomic():

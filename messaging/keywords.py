@@ -19,6 +19,7 @@ from channels_app.models import PatientChannel
 from practices.models import Line
 
 from .models import Message, OptOut
+from .send import message_send
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ def keyword_apply(
     """Act on a keyword text from `phone` to `line` and send its one confirmation (returned;
     None when the line cannot send, e.g. it is switched off). Must run inside the inbound
     transaction."""
-    from .services import message_send
 
     if keyword is Keyword.OPT_OUT:
         OptOut.objects.get_or_create(line=line, phone=phone, defaults={"keyword": word})

@@ -11,7 +11,10 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 
+from artera.errors import NotFound
 from practices.models import Enterprise
 
 from .models import ShortLink
@@ -60,3 +63,21 @@ def _split_trailing(url: str) -> tuple[str, str]:
     ):
         end -= 1
     return url[:end], url[end:]
+
+
+_SHORT_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def short_link_follow(*, code: str) -> str:
+    """Count a click on a short link and return where it goes."""
+    if not _SHORT_CODE_RE.fullmatch(code):
+        # Not a code we could have made (`links.py` uses URL-safe base64): no query needed, and
+        # bytes such as NUL never reach the database.
+        raise NotFound("No such link.", code="unknown_link")
+    row = ShortLink.objects.filter(code=code).values_list("pk", "target_url").first()
+    if row is None:
+        raise NotFound("No such link.", code="unknown_link")
+    ShortLink.objects.filter(pk=row[0]).update(
+        clicks=F("clicks") + 1, last_clicked_at=timezone.now()
+    )
+    return row[1]

@@ -43,6 +43,22 @@ STATUS_RANK: dict[str, int] = {
     MessageStatus.FAILED: 2,
 }
 FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 2)
+# The state machine, from the ranks above and nothing else: the statuses each status may be
+# reached from (every lower rank), most likely first (the nearest). `received` is reached from
+# nowhere: it is where the send path starts. `messaging.status.message_status_apply` follows
+# this table; `Message.can_move_to` answers from it.
+STATUS_REACHABLE_FROM: dict[str, tuple[str, ...]] = {
+    status: tuple(
+        earlier
+        for earlier, _ in sorted(STATUS_RANK.items(), key=lambda item: -item[1])
+        if STATUS_RANK[earlier] < rank
+    )
+    for status, rank in STATUS_RANK.items()
+    if rank > 0
+}
+# Only the carrier can say these, so the provider must have had the message (a jump from
+# `received` records the implied `sent` step first).
+STATUS_IMPLIES_SENT = frozenset({MessageStatus.DELIVERED, MessageStatus.UNDELIVERED})
 
 # What staff see instead of a security code's text (thread, admin).
 SECURITY_CODE_REDACTED = "Security code texted"
@@ -224,7 +240,7 @@ class Message(PublicModel):
 
     def can_move_to(self, status: str) -> bool:
         """True when `status` is a real step forward from the current status."""
-        return STATUS_RANK[status] > STATUS_RANK[self.status]
+        return self.status in STATUS_REACHABLE_FROM.get(status, ())
 
 
 # Texts a patient may answer; the other kinds are automated notices (`Message.Kind`).

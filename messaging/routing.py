@@ -41,6 +41,7 @@ from channels_app.services import channel_find_for_inbound, channel_get_or_creat
 from practices.models import Line
 
 from .models import EXPECTS_REPLY_KINDS, Message, MpspPrompt
+from .send import message_send
 
 PROMPT = "{practice}: Please respond with the name or number: {options}"
 
@@ -218,7 +219,6 @@ def mpsp_options(
 def mpsp_prompt_send(*, prompt: MpspPrompt) -> Message | None:
     """Text the prompt to the number (from the holding channel); None when the line cannot
     (the number opted out, the line is off)."""
-    from .services import message_send
 
     holding = prompt.holding_channel
     assert holding is not None

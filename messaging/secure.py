@@ -1,32 +1,23 @@
-"""Secure messaging: the SMS carries a notice and a link; the message is read on the portal.
+"""The secure portal: the patient's answers and replies (a feature above the inbound path).
 
-A secure message (`Message.is_secure`, verified patients only) is stored by the one send path
-like any other text, with a `SecureLink`; what the carrier gets is `secure_notice_text`: the
-practice's name and the link, never the content.
-
-The link `/secure/<token>/` opens the portal (`messaging.portal_views`):
+A secure message's SMS is a notice with a link (`messaging.secure_links`, which the send path
+uses). The link `/secure/<token>/` opens the portal (`messaging.portal_views`):
 
 1. The patient confirms their date of birth (`secure_dob_check`).
 2. A link opened more than SECURE_LINK_CODE_AFTER_HOURS after it was sent, superseded by a newer
    link in the same channel, or locked out before, also asks for a 5-digit one-time code texted
-   to the patient's phone through the send path (`secure_code_send`, `secure_code_check`).
+   to the patient's phone through the door for automated texts (`secure_code_send`,
+   `secure_code_check`).
 3. The patient reads the channel's secure messages and replies (`secure_reply`), which enters
-   the inbound path as a secure inbound message.
+   the inbound path as a secure inbound message (`messaging.inbound`).
 
 Every answer is audited (`SecureAccessAttempt`); SECURE_LINK_MAX_FAILURES wrong answers in a row
 (dates of birth and codes together) lock the link for SECURE_LINK_LOCKOUT_MINUTES.
-
-**Tokens.** A link's token is 256 bits: HMAC-SHA256 of the link's random `nonce` under
-SECRET_KEY. The database keeps only the token's SHA-256 (to find the link) and the nonce, so the
-send path can rebuild the identical notice every time it hands the message to the carrier (a
-retry must be the same text), while a copy of the database alone cannot produce a working link.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -39,14 +30,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from artera.errors import ApplicationError, InvalidInput, NotFound
-from artera.secrets import token_generate, token_hash
+from artera.secrets import token_hash
 
+from .inbound import message_receive_secure_reply
 from .models import Message, SecureAccessAttempt, SecureLink
+from .send import message_send
 
 if TYPE_CHECKING:
     from channels_app.models import PatientChannel
 
-SECURE_NOTICE = "{practice} sent you a secure message. Open it here: {url}"
 CODE_TEXT = (
     "Your {practice} security code is {code}. It expires in {minutes} minutes. "
     "Do not share it with anyone."
@@ -54,55 +46,7 @@ CODE_TEXT = (
 CODE_DIGITS = 5
 
 
-# --- Links and the notice ------------------------------------------------------------------------
-
-
-def secure_link_prepare(*, at: datetime.datetime | None = None) -> SecureLink:
-    """A new link, not saved yet: the send path needs its notice text before the message is
-    stored, and stores both in one transaction (`secure_link_save`)."""
-    at = at or timezone.now()
-    link = SecureLink(
-        nonce=token_generate(),
-        expires_at=at + datetime.timedelta(days=settings.SECURE_LINK_TTL_DAYS),
-    )
-    link.token_hash = token_hash(secure_link_token(link))
-    return link
-
-
-def secure_link_save(*, link: SecureLink, message: Message) -> SecureLink:
-    """Store `link` for `message` (inside the send path's transaction). Older links of the same
-    channel become superseded: they keep working, with the code step."""
-    assert message.patient_id is not None, "secure messages go to verified patients only"
-    link.message = message
-    link.channel_id = message.channel_id
-    link.patient_id = message.patient_id
-    SecureLink.objects.filter(channel_id=message.channel_id, superseded_at__isnull=True).update(
-        superseded_at=timezone.now()
-    )
-    link.save(force_insert=True)
-    return link
-
-
-def secure_link_token(link: SecureLink) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"artera.secure-link:{link.nonce}".encode(), hashlib.sha256
-    ).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def secure_link_url(link: SecureLink) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/secure/{secure_link_token(link)}/"
-
-
-def secure_notice_text(message: Message, *, link: SecureLink | None = None) -> str:
-    """What the carrier gets for a secure message: the practice's name and the link. A secure
-    message stored without a link (before links existed) gets one now."""
-    if link is None:
-        link = SecureLink.objects.filter(message_id=message.pk).first()
-    if link is None:
-        with transaction.atomic():
-            link = secure_link_save(link=secure_link_prepare(), message=message)
-    return SECURE_NOTICE.format(practice=message.practice.name, url=secure_link_url(link))
+# --- Finding a link --------------------------------------------------------------------------
 
 
 def secure_link_get_by_token(token: str) -> SecureLink:
@@ -256,7 +200,6 @@ def secure_code_send(*, link: SecureLink, at: datetime.datetime | None = None) -
     link is locked, and within SECURE_CODE_RESEND_SECONDS of the last code, which stays valid.
     A send the path refuses (the number opted out, the line is off) raises its
     `ApplicationError`."""
-    from .services import message_send
 
     at = at or timezone.now()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -318,7 +261,6 @@ def secure_reply(*, link: SecureLink, body: str, reply_key: str) -> Message:
     """The patient's answer on the portal: a secure inbound message in the link's channel,
     through the inbound path. `reply_key` (a UUID the form carries) makes a resubmitted form
     store nothing twice."""
-    from .services import message_receive_secure_reply
 
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("Write your reply first.", code="empty_body", field="body")

@@ -8,6 +8,10 @@ a number is set per number: mobile (delivered), landline (fails with `landline`)
 
 It is part of the platform only while `SMS_BACKEND` is `simulator`; its pages and API are 404
 otherwise.
+
+This module is the carrier's side, below the send path's dispatcher (the simulator gateway hands
+it texts) and above the status writer it reports to. The simulated phone that texts a line
+enters the inbound path from above, in `messaging.simulator_phone`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import functools
 import uuid
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,10 +29,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from artera.errors import InvalidInput, invalid_input_from
-from artera.jsonbody import BAD_CHARACTERS, text_is_storable
 from artera.phones import normalize_us_phone
 
-from .models import ErrorCode, Message, MessageStatus, SimulatorNumber, SimulatorText
+from .models import ErrorCode, MessageStatus, SimulatorNumber, SimulatorText
+from .outbox import task_publish
+from .status import message_status_report
 
 # The fate of a text to each kind of number: our status and error code.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -50,7 +56,8 @@ def simulator_pages_served() -> bool:
     return not settings.HTTPS or bool(settings.SMS_SIMULATOR_PUBLIC_DEMO)
 
 
-def _phone(raw: object, field: str) -> str:
+def number_parse(raw: object, field: str) -> str:
+    """A US number the simulator was given, in E.164, or InvalidInput naming `field`."""
     if not isinstance(raw, str):
         raise InvalidInput(f"{field} must be a phone number.", code="invalid_phone", field=field)
     try:
@@ -61,7 +68,7 @@ def _phone(raw: object, field: str) -> str:
 
 def simulator_number_normalize(number: object) -> str:
     """The E.164 form of a US number typed into the simulator, or InvalidInput."""
-    return _phone(number, "number")
+    return number_parse(number, "number")
 
 
 def simulator_number_set(*, number: object, kind: object) -> SimulatorNumber:
@@ -73,7 +80,7 @@ def simulator_number_set(*, number: object, kind: object) -> SimulatorNumber:
             field="type",
         )
     row, _ = SimulatorNumber.objects.update_or_create(
-        number=_phone(number, "number"), defaults={"kind": kind}
+        number=number_parse(number, "number"), defaults={"kind": kind}
     )
     return row
 
@@ -101,17 +108,13 @@ def simulator_accept(
 
 
 def _report_later(text_id: uuid.UUID) -> None:
-    from .outbox import task_publish
-    from .tasks import simulator_report
-
-    task_publish(simulator_report, str(text_id), countdown=settings.SMS_SIMULATOR_REPORT_DELAY)
+    task_publish(simulator_report_task, str(text_id), countdown=settings.SMS_SIMULATOR_REPORT_DELAY)
 
 
 def simulator_report(*, text_id: uuid.UUID) -> bool:
     """Report a carried text's fate to the platform, through the status-callback path a real
     provider uses. The carrier's record and the platform's status change commit together, so a
     report is made exactly once however often this runs."""
-    from .services import message_status_report
 
     text = SimulatorText.objects.filter(
         pk=text_id, direction=SimulatorText.Direction.TO_PATIENT
@@ -153,35 +156,6 @@ def simulator_report_overdue(*, limit: int = 500) -> int:
     return len(overdue)
 
 
-def simulator_patient_texts(*, from_number: str, to_number: str, body: str) -> Message:
-    """A patient texts a line: the carrier records it and hands it to the platform's inbound
-    path. Refused input (an unknown line, a bad number) leaves no trace on either side. Like a
-    real carrier, it carries at most `INBOUND_MAX_LENGTH` characters of a long text."""
-    from .services import INBOUND_MAX_LENGTH, message_receive_inbound
-
-    if not isinstance(body, str) or not body.strip():
-        raise InvalidInput("Write something to send.", code="empty_body", field="body")
-    if not text_is_storable(body):
-        raise InvalidInput(BAD_CHARACTERS, code="invalid_characters", field="body")
-    body = body[:INBOUND_MAX_LENGTH]
-    sender = _phone(from_number, "from")
-    line_number = _phone(to_number, "to")
-    with transaction.atomic():
-        text = SimulatorText.objects.create(
-            direction=SimulatorText.Direction.FROM_PATIENT,
-            from_number=sender,
-            to_number=line_number,
-            body=body,
-            status=SimulatorText.Status.DELIVERED,
-        )
-        return message_receive_inbound(
-            to=line_number,
-            from_=sender,
-            body=body,
-            provider_message_id=text.provider_message_id,
-        )
-
-
 @dataclass(frozen=True)
 class TextFilter:
     to: str | None = None
@@ -197,11 +171,11 @@ def simulator_texts(filters: TextFilter) -> QuerySet[SimulatorText]:
         )
     texts = SimulatorText.objects.all()
     if filters.to:
-        texts = texts.filter(to_number=_phone(filters.to, "to"))
+        texts = texts.filter(to_number=number_parse(filters.to, "to"))
     if filters.from_:
-        texts = texts.filter(from_number=_phone(filters.from_, "from"))
+        texts = texts.filter(from_number=number_parse(filters.from_, "from"))
     if filters.either:
-        number = _phone(filters.either, "number")
+        number = number_parse(filters.either, "number")
         texts = texts.filter(Q(to_number=number) | Q(from_number=number))
     return texts.order_by("created_at", "id")
 
@@ -216,3 +190,8 @@ def simulator_text_as_json(text: SimulatorText) -> dict[str, str]:
         "status": text.status,
         "created_at": created.isoformat(),
     }
+
+
+@shared_task(name="messaging.tasks.simulator_report", ignore_result=True)
+def simulator_report_task(text_id: str) -> bool:
+    return simulator_report(text_id=uuid.UUID(text_id))

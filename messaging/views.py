@@ -30,7 +30,7 @@ from artera.errors import ApplicationError, InvalidInput
 from artera.jsonbody import json_text_loads
 from practices.models import Line
 
-from . import simulator
+from . import simulator, simulator_phone
 from .gateways import SmsGateway, gateway_for_callbacks, gateway_get
 from .models import Message, SimulatorNumber, SimulatorText
 from .services import message_receive_inbound, message_status_report, short_link_follow
@@ -163,7 +163,7 @@ def simulator_api_inbound(request: HttpRequest) -> JsonResponse:
     """`POST /simulator/api/inbound {"from", "to", "body"}`: the patient texts a line."""
     try:
         inbound = gateway_get("simulator").parse_inbound(request)
-        message = simulator.simulator_patient_texts(
+        message = simulator_phone.simulator_patient_texts(
             from_number=inbound.from_number, to_number=inbound.to_number, body=inbound.body
         )
     except ApplicationError as exc:
@@ -218,7 +218,7 @@ def simulator_reply(request: HttpRequest) -> HttpResponse:
     number = request.POST.get("number", "")
     body = request.POST.get("body", "")
     try:
-        simulator.simulator_patient_texts(
+        simulator_phone.simulator_patient_texts(
             from_number=number, to_number=request.POST.get("line", ""), body=body
         )
     except ApplicationError as exc:

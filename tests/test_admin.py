@@ -46,7 +46,7 @@ from messaging.models import (
     SimulatorNumber,
     SimulatorText,
 )
-from messaging.secure import secure_link_prepare, secure_link_save
+from messaging.secure_links import secure_link_prepare, secure_link_save
 from practices.models import (
     AfterHoursTranslation,
     Enterprise,

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 
 from artera.errors import InvalidInput
 from artera.jsonbody import json_text_loads
+from messaging.models import SimulatorText
+from messaging.simulator import simulator_accept
 
 from .base import InboundSms, SendResult, SmsGateway
 
@@ -27,8 +29,6 @@ class SimulatorGateway(SmsGateway):
     label = "Simulator"
 
     def send(self, *, message: Message, text: str) -> SendResult:
-        from messaging.simulator import simulator_accept
-
         carried = simulator_accept(
             from_number=message.from_number,
             to_number=message.to_number,
@@ -42,8 +42,6 @@ class SimulatorGateway(SmsGateway):
         return SendResult(provider_message_id=carried.provider_message_id)
 
     def find_sent(self, *, message: Message, text: str) -> str | None:
-        from messaging.models import SimulatorText
-
         carried = (
             SimulatorText.objects.filter(
                 direction=SimulatorText.Direction.TO_PATIENT, client_reference=str(message.id)

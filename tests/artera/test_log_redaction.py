@@ -28,7 +28,7 @@ from django.utils.log import configure_logging
 
 from artera.logging import redact
 from messaging.models import Message, SecureLink
-from messaging.secure import secure_link_token
+from messaging.secure_links import secure_link_token
 from messaging.services import message_send
 from practices.models import Practice
 from tests.factories import PatientFactory, PatientPhoneFactory

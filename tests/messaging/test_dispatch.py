@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from artera.celery import app as celery_app
 from messaging import outbox
+from messaging.dispatch import dispatch_enqueue, outbox_sweep
 from messaging.models import Message, SimulatorText
-from messaging.outbox import outbox_sweep
 from messaging.services import (
     DispatchState,
     message_dispatch,
@@ -169,7 +169,7 @@ def test_broker_down_send_returns_quickly_and_the_sweeper_delivers(
     message.refresh_from_db()
     assert message.status == "received"
     # The next send does not even try the broker for a while.
-    assert not outbox.dispatch_enqueue(message.pk)
+    assert not dispatch_enqueue(message.pk)
 
     # The broker is back (here: tasks in-process), and the sweeper finds the message once due.
     celery_app.conf.task_always_eager = True

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from messaging.models import Message
-from messaging.simulator import simulator_patient_texts
+from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Answer, Receiver
 

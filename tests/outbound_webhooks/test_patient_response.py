@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from messaging.models import Message
 from messaging.services import message_receive_secure_reply
-from messaging.simulator import simulator_patient_texts
+from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Receiver
 from webhooks.models import WebhookDelivery

@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from channels_app.models import PatientChannel
 from messaging.models import Message, SecureAccessAttempt, SecureLink
-from messaging.simulator import simulator_patient_texts
+from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Receiver
 from webhooks.models import WebhookDelivery
