@@ -230,7 +230,7 @@ def channel_reply(
     the message the composer last saw (`seen_message_id`) stops the send with `ReplyCollision`.
     Sending answers the patient: the conversation no longer needs action.
     """
-    from messaging.services import message_send
+    from messaging.services import Staff, ToChannel, message_send
 
     text = body.strip()
     if text.startswith("!!"):
@@ -242,9 +242,7 @@ def channel_reply(
         if other is not None:
             raise ReplyCollision(other=other)
     with transaction.atomic():
-        message = message_send(
-            channel=channel, body=text, sender_kind="staff", sender_user=user, secure=secure
-        )
+        message = message_send(to=ToChannel(channel), sender=Staff(user), body=text, secure=secure)
         now = timezone.now()
         if channel.needs_action:
             channel.needs_action = False
