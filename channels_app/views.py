@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from artera.errors import ApplicationError, NotFound
+from messaging import replies
 from practices.models import Language, Membership, QuickResponse, SmartPhrase
 from practices.selectors import (
     practice_get_managed_by_user,
@@ -261,7 +262,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
     collision = None
     if form.is_valid():
         try:
-            services.channel_reply(
+            replies.channel_reply(
                 channel=channel,
                 user=request.user,
                 body=form.cleaned_data["body"],
@@ -270,7 +271,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
                 confirmed=form.cleaned_data["confirmed"],
                 ip_address=_client_ip(request),
             )
-        except services.ReplyCollision as exc:
+        except replies.ReplyCollision as exc:
             collision = exc.other
             form.add_error(None, exc.message)
         except ApplicationError as exc:

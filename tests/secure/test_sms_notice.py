@@ -12,8 +12,8 @@ import pytest
 from artera.errors import Refused
 from artera.secrets import token_hash
 from channels_app.models import Patient
-from channels_app.services import channel_reply
 from messaging.models import Message, SecureLink, SimulatorText
+from messaging.replies import channel_reply
 from messaging.services import (
     Api,
     Staff,
