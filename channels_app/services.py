@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artera.db import insert_unless_conflict
-from artera.errors import Conflict, InvalidInput, NotFound, Refused
+from artera.errors import InvalidInput, NotFound, Refused
 from practices.models import Enterprise, Line, Practice, QuickResponse, SmartPhrase
 from practices.selectors import practice_members
 
@@ -31,9 +31,6 @@ from .models import (
     PatientChannel,
     PatientPhone,
 )
-
-if TYPE_CHECKING:
-    from messaging.models import Message
 
 User = Any  # the auth user model
 NOTE_MAX_LENGTH = 2000
@@ -198,101 +195,6 @@ def channel_assign_automatically(*, channel: PatientChannel, user: AbstractBaseU
 _MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 
 
-class ReplyCollision(Conflict):
-    """Someone else replied after the composer last looked at the thread."""
-
-    def __init__(self, *, other: Message) -> None:
-        who = other.sender_user.get_full_name() or other.sender_user.get_username()  # type: ignore[union-attr]
-        super().__init__(
-            f"{who} replied while you were typing. Read their reply, then press Send again "
-            "to send yours anyway.",
-            code="reply_collision",
-            field="body",
-        )
-        self.other = other
-
-
-def channel_reply(
-    *,
-    channel: PatientChannel,
-    user: User,
-    body: str,
-    secure: bool,
-    seen_message_id: str = "",
-    confirmed: bool = False,
-    ip_address: str | None = None,
-) -> Message:
-    """A staff member's reply from the inbox, through the one send path.
-
-    For a verified patient it goes as a secure message when `secure` is asked for, unless the
-    text starts with `!!` (the prefix is removed and the text goes as plain SMS). Unverified
-    patients only get plain SMS. Unless `confirmed`, a reply by another staff member newer than
-    the message the composer last saw (`seen_message_id`) stops the send with `ReplyCollision`.
-    Sending answers the patient: the conversation no longer needs action.
-    """
-    from messaging.services import message_send
-
-    text = body.strip()
-    if text.startswith("!!"):
-        text, secure = text[2:].lstrip(), False
-    if not channel.is_verified:
-        secure = False
-    if not confirmed:
-        other = _newer_staff_reply(channel=channel, user=user, seen_message_id=seen_message_id)
-        if other is not None:
-            raise ReplyCollision(other=other)
-    with transaction.atomic():
-        message = message_send(
-            channel=channel, body=text, sender_kind="staff", sender_user=user, secure=secure
-        )
-        now = timezone.now()
-        if channel.needs_action:
-            channel.needs_action = False
-            channel.save(update_fields=["needs_action"])
-        _read_mark(channel=channel, user=user, at=now)
-        AuditLog.objects.create(
-            user=user,
-            action=AuditLog.Action.MESSAGE_SENT,
-            channel_id=channel.pk,
-            message_id=message.pk,
-            ip_address=ip_address,
-            at=now,
-        )
-    return message
-
-
-def _newer_staff_reply(
-    *, channel: PatientChannel, user: User, seen_message_id: str
-) -> Message | None:
-    from messaging.models import Message
-
-    replies = (
-        Message.objects.filter(
-            channel=channel,
-            direction=Message.Direction.OUTBOUND,
-            sender_kind=Message.SenderKind.STAFF,
-            sender_user__isnull=False,
-        )
-        .exclude(sender_user_id=user.pk)
-        .select_related("sender_user")
-    )
-    seen_at = None
-    if seen_message_id:
-        try:
-            seen_at = (
-                Message.objects.filter(channel=channel, pk=uuid.UUID(seen_message_id))
-                .values_list("created_at", flat=True)
-                .first()
-            )
-        except ValueError:
-            seen_at = None
-    if seen_at is not None:
-        replies = replies.filter(created_at__gt=seen_at)
-    elif seen_message_id:
-        return None  # an unknown marker: do not guess
-    return replies.order_by("-created_at").first()
-
-
 def channel_start(*, patient: Patient, practice: Practice) -> PatientChannel:
     """The conversation of `practice` (its default line) with `patient`, created when needed,
     texting the patient's primary number. The caller checked both are the user's to use."""
@@ -418,7 +320,7 @@ def channel_viewed(*, channel: PatientChannel, user: User, ip_address: str | Non
         ip_address=ip_address,
         at=now,
     )
-    _read_mark(channel=channel, user=user, at=now)
+    channel_read_mark(channel=channel, user=user, at=now)
     presence_touch(channel=channel, user=user, at=now)
 
 
@@ -432,7 +334,8 @@ def presence_leave(*, channel: PatientChannel, user: User) -> None:
     ChannelPresence.objects.filter(channel=channel, user=user).delete()
 
 
-def _read_mark(*, channel: PatientChannel, user: User, at: datetime.datetime) -> None:
+def channel_read_mark(*, channel: PatientChannel, user: User, at: datetime.datetime) -> None:
+    """`user` has read `channel` up to `at` (the inbox's unread marker)."""
     _per_user_upsert(ChannelRead, channel=channel, user=user, read_at=at)
 
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, NotFound
 from artera.sessions import session_mark_passive, session_seconds_left
+from messaging import replies
 from practices.models import Language, Membership, QuickResponse, SmartPhrase
 from practices.selectors import (
     practice_get_managed_by_user,
@@ -309,7 +310,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
     collision = None
     if form.is_valid():
         try:
-            services.channel_reply(
+            replies.channel_reply(
                 channel=channel,
                 user=request.user,
                 body=form.cleaned_data["body"],
@@ -318,7 +319,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
                 confirmed=form.cleaned_data["confirmed"],
                 ip_address=client_ip(request),
             )
-        except services.ReplyCollision as exc:
+        except replies.ReplyCollision as exc:
             collision = exc.other
             form.add_error(None, exc.message)
         except ApplicationError as exc:

@@ -8,27 +8,21 @@
    An automation's reply goes to one channel at most once per `AUTOMATION_REPLY_INTERVAL`, so
    an auto-responder on the other end cannot pull it into an endless exchange.
 
-Every text goes out through the one send path (`message_send`, sender "automation"); a send the
-path refuses (the number opted out, the line is off) is skipped, not an error.
+Every text goes out through the send path's door for automated texts (`automated_send`); a send
+the path refuses (the number opted out, the line is off) is skipped, not an error.
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
 import re
 
-from django.db import transaction
-
-from artera.errors import ApplicationError
 from channels_app.models import PatientChannel
 from channels_app.services import channel_assign_automatically, channel_close_automatically
 from practices.hours import closed_message_for, practice_is_open
 
 from .models import AfterHoursReply, AutomationReply, InboundAutomation, Message
-from .send import message_send
-
-logger = logging.getLogger(__name__)
+from .send import Automation, ToChannel, automated_send
 
 AFTER_HOURS_INTERVAL = datetime.timedelta(hours=12)
 AUTOMATION_REPLY_INTERVAL = datetime.timedelta(hours=1)
@@ -122,12 +116,4 @@ def after_hours_reply(*, channel: PatientChannel, at: datetime.datetime) -> Mess
 
 
 def _send(*, channel: PatientChannel, body: str, kind: str, why: str) -> Message | None:
-
-    try:
-        with transaction.atomic():
-            return message_send(
-                channel=channel, body=body, sender_kind=Message.SenderKind.AUTOMATION, kind=kind
-            )
-    except ApplicationError as exc:
-        logger.info("Skipped the %s reply to channel %s: %s", why, channel.pk, exc.code)
-        return None
+    return automated_send(to=ToChannel(channel), sender=Automation(kind), body=body, why=why)

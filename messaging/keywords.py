@@ -4,24 +4,19 @@ A text is a keyword when, ignoring case and surrounding spaces, it is exactly on
 below. Opting out is per line and covers every patient on the number (an `OptOut` row is keyed
 by line and phone, and the send path refuses that pair). Each keyword text gets exactly one
 confirmation, even when the number was already opted out: the confirmation goes through the
-send path as `Message.Kind.KEYWORD_REPLY`, the one narrow way past the opt-out refusal.
+send path's door for automated texts as `Automation(Message.Kind.KEYWORD_REPLY)`, the one narrow
+way past the opt-out refusal.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
 
-from django.db import transaction
-
-from artera.errors import ApplicationError
 from channels_app.models import PatientChannel
 from practices.models import Line
 
 from .models import Message, OptOut
-from .send import message_send
-
-logger = logging.getLogger(__name__)
+from .send import Automation, ToChannel, automated_send
 
 
 class Keyword(enum.StrEnum):
@@ -74,14 +69,11 @@ def keyword_apply(
         OptOut.objects.get_or_create(line=line, phone=phone, defaults={"keyword": word})
     elif keyword is Keyword.OPT_IN:
         OptOut.objects.filter(line=line, phone=phone).delete()
-    try:
-        with transaction.atomic():
-            return message_send(
-                channel=channel,
-                body=CONFIRMATIONS[keyword],
-                sender_kind=Message.SenderKind.AUTOMATION,
-                kind=Message.Kind.KEYWORD_REPLY,
-            )
-    except ApplicationError as exc:
-        logger.warning("No %s confirmation from line %s: %s", keyword, line.pk, exc.code)
-        return None
+    # Through the door for automated texts: a refused confirmation (the line is off) must not
+    # roll back the opt-out above, nor the keyword text it answers.
+    return automated_send(
+        to=ToChannel(channel),
+        sender=Automation(Message.Kind.KEYWORD_REPLY),
+        body=CONFIRMATIONS[keyword],
+        why=f"{keyword} confirmation",
+    )

@@ -30,10 +30,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from artera.errors import ApplicationError
 from artera.locks import transaction_lock
 from artera.phones import format_us_phone
 from channels_app.models import PatientChannel
@@ -41,7 +39,7 @@ from channels_app.services import channel_find_for_inbound, channel_get_or_creat
 from practices.models import Line
 
 from .models import EXPECTS_REPLY_KINDS, Message, MpspPrompt
-from .send import message_send
+from .send import Automation, ToChannel, automated_send
 
 PROMPT = "{practice}: Please respond with the name or number: {options}"
 
@@ -222,15 +220,13 @@ def mpsp_prompt_send(*, prompt: MpspPrompt) -> Message | None:
 
     holding = prompt.holding_channel
     assert holding is not None
-    try:
-        with transaction.atomic():
-            message = message_send(
-                channel=holding,
-                body=mpsp_prompt_text(practice_name=holding.practice.name, options=prompt.options),
-                sender_kind=Message.SenderKind.AUTOMATION,
-                kind=Message.Kind.SHARED_PHONE_PROMPT,
-            )
-    except ApplicationError:
+    message = automated_send(
+        to=ToChannel(holding),
+        sender=Automation(Message.Kind.SHARED_PHONE_PROMPT),
+        body=mpsp_prompt_text(practice_name=holding.practice.name, options=prompt.options),
+        why="shared-phone prompt",
+    )
+    if message is None:
         return None
     prompt.messages.add(message)
     return message

@@ -29,12 +29,12 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from artera.errors import ApplicationError, InvalidInput, NotFound
+from artera.errors import ApplicationError, InvalidInput, NotFound, Refused
 from artera.secrets import token_hash
 
 from .inbound import message_receive_secure_reply
 from .models import Message, SecureAccessAttempt, SecureLink
-from .send import message_send
+from .send import Automation, ToChannel, automated_send
 
 if TYPE_CHECKING:
     from channels_app.models import PatientChannel
@@ -198,9 +198,8 @@ def secure_code_send(*, link: SecureLink, at: datetime.datetime | None = None) -
     "automation", kind `SECURITY_CODE`: the code is the patient's secret, so staff never see
     the text, and it does not move the conversation up the inbox). Refused (False) while the
     link is locked, and within SECURE_CODE_RESEND_SECONDS of the last code, which stays valid.
-    A send the path refuses (the number opted out, the line is off) raises its
-    `ApplicationError`."""
-
+    A send the path refuses (the number opted out, the line is off) raises `Refused`
+    (`code_not_sent`) and stores no code."""
     at = at or timezone.now()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     resend_after = at - datetime.timedelta(seconds=settings.SECURE_CODE_RESEND_SECONDS)
@@ -220,12 +219,17 @@ def secure_code_send(*, link: SecureLink, at: datetime.datetime | None = None) -
         locked.code_expires_at = at + datetime.timedelta(minutes=minutes)
         locked.save(update_fields=["code_hash", "code_sent_at", "code_expires_at"])
         practice = locked.channel.practice
-        message_send(
-            channel=locked.channel,
+        sent = automated_send(
+            to=ToChannel(locked.channel),
+            sender=Automation(Message.Kind.SECURITY_CODE),
             body=CODE_TEXT.format(practice=practice.name, code=code, minutes=minutes),
-            sender_kind=Message.SenderKind.AUTOMATION,
-            kind=Message.Kind.SECURITY_CODE,
+            why="security code",
         )
+        if sent is None:
+            # Nothing was texted, so no code may be stored: undo the lines above.
+            raise Refused(
+                "The security code could not be texted to this number.", code="code_not_sent"
+            )
     link.code_hash, link.code_sent_at = locked.code_hash, locked.code_sent_at
     link.code_expires_at = locked.code_expires_at
     return True

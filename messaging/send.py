@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -22,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from artera.errors import InvalidInput, NotFound, Refused, invalid_input_from
+from artera.errors import ApplicationError, InvalidInput, NotFound, Refused, invalid_input_from
 from artera.phones import normalize_us_phone
 from channels_app.models import Patient, PatientChannel
 from channels_app.services import channel_get_or_create, channel_record_outbound
@@ -45,30 +47,92 @@ logger = logging.getLogger(__name__)
 MAX_BODY_LENGTH = 1600
 
 
-def message_send(
-    *,
-    body: str,
-    sender_kind: str,
-    practice: Practice | None = None,
-    to: str | None = None,
-    line: Line | None = None,
-    patient: Patient | None = None,
-    channel: PatientChannel | None = None,
-    sender_user: User | None = None,
-    sender_api_client: ApiClient | None = None,
-    sender_workflow: CallToTextWorkflow | None = None,
-    secure: bool = False,
-    callback_url: str = "",
-    metadata: dict[str, Any] | None = None,
-    kind: str = Message.Kind.CONVERSATION,
-) -> Message:
+@dataclass(frozen=True)
+class ToChannel:
+    """A reply in an existing conversation: its practice, line, number and patient."""
+
+    channel: PatientChannel
+
+
+@dataclass(frozen=True)
+class ToNumber:
+    """A number in `practice`: from `line` (default: the practice's default line), to
+    `patient`'s channel when one is named, else the number's unverified channel."""
+
+    practice: Practice
+    number: str
+    line: Line | None = None
+    patient: Patient | None = None
+
+
+Recipient = ToChannel | ToNumber
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff member's reply (the inbox); `user` fills in the staff smart phrases."""
+
+    user: User | None = None
+
+
+@dataclass(frozen=True)
+class Api:
+    """A MAPI client's text: its status webhooks go to `callback_url`, with `metadata`."""
+
+    client: ApiClient | None = None
+    callback_url: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Smapi:
+    """A legacy SMAPI text (no webhooks follow; the message records no key)."""
+
+
+@dataclass(frozen=True)
+class CallToText:
+    """The text a call-to-text workflow sends to the caller."""
+
+    workflow: CallToTextWorkflow | None = None
+
+
+@dataclass(frozen=True)
+class Automation:
+    """A text the platform writes itself; `kind` says what it is for (`Message.Kind`).
+
+    Only an automation may send an automated kind (the database's check constraint agrees),
+    and only a `KEYWORD_REPLY` passes an opt-out: carriers require the confirmation of a STOP
+    to reach the number that has just opted out (`confirms_opt_out`)."""
+
+    kind: str = Message.Kind.CONVERSATION
+
+    def __post_init__(self) -> None:
+        if self.kind not in Message.Kind.values:
+            raise ValueError(f"Not a message kind: {self.kind!r}")
+
+    @property
+    def confirms_opt_out(self) -> bool:
+        return self.kind == Message.Kind.KEYWORD_REPLY
+
+
+Sender = Staff | Api | Smapi | CallToText | Automation
+
+_SENDER_KINDS: dict[type[Sender], str] = {
+    Staff: Message.SenderKind.STAFF,
+    Api: Message.SenderKind.API,
+    Smapi: Message.SenderKind.SMAPI,
+    CallToText: Message.SenderKind.CALL_TO_TEXT,
+    Automation: Message.SenderKind.AUTOMATION,
+}
+
+
+def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = False) -> Message:
     """Store one outbound text as `received` and send it after commit.
 
-    Name the recipient either by `channel` (a reply in an existing conversation) or by
-    `practice` + `to` (+ optional `line`, default: the practice's default line, and optional
-    `patient`, whose channel it goes to; without one, the number's unverified channel).
-    The practice, line and patient must already be ones the caller may use: tenancy is the
-    caller's selector's job.
+    `to` names the recipient (`ToChannel`, `ToNumber`); the practice, line and patient must
+    already be ones the caller may use: tenancy is the caller's selector's job. `sender` says
+    who writes (`Staff`, `Api`, `Smapi`, `CallToText`, `Automation`): the stored sender kind,
+    the sender's row, and for an automation the message's kind come from it.
 
     Refuses, with an `ApplicationError` and nothing written: a number that is not a valid US
     number (`invalid_phone`), an empty or too long body (`empty_body`, `body_too_long`), a
@@ -76,30 +140,29 @@ def message_send(
     without a default line (`no_default_line`), a patient of another enterprise
     (`unknown_patient`), `secure` without a verified patient
     (`secure_requires_verified_patient`), and a number opted out of the line
-    (`recipient_opted_out`). The one exception to the last rule is `kind=KEYWORD_REPLY`, which
-    only the STOP/START/HELP handler (`messaging.keywords`) passes: carriers require the
-    confirmation of a STOP to reach the number that has just opted out.
+    (`recipient_opted_out`), except for an automation that `confirms_opt_out` (the
+    STOP/START/HELP confirmations of `messaging.keywords`).
 
-    `kind` says what an automated text is for (`Message.Kind`; only sender "automation" may
-    set it). A `SECURITY_CODE` does not move the conversation to the top of the inbox: it is
-    not something staff need to look at, and staff never see its text.
+    A `SECURITY_CODE` does not move the conversation to the top of the inbox: it is not
+    something staff need to look at, and staff never see its text.
 
     Smart phrases are filled in and links shortened (per the enterprise's rule) before the body
-    is stored; `segments` counts what the carrier will get.
+    is stored; `segments` counts what the carrier will get. Automated texts that may be refused
+    without failing their caller go through `automated_send`.
     """
-    if channel is not None:
-        if practice is not None or to is not None or line is not None or patient is not None:
-            raise TypeError("Name the recipient by channel, or by practice and to, not both.")
-        practice, line, patient = channel.practice, channel.line, channel.patient
+    channel: PatientChannel | None
+    named_line: Line | None
+    if isinstance(to, ToChannel):
+        channel = to.channel
+        practice, named_line, patient = channel.practice, channel.line, channel.patient
         phone = phone_normalize(channel.phone, field="to")
-    elif practice is None or to is None:
-        raise TypeError("message_send needs a channel, or a practice and a `to` number.")
     else:
-        phone = phone_normalize(to, field="to")
-    if sender_kind not in Message.SenderKind.values or sender_kind == Message.SenderKind.PATIENT:
-        raise ValueError(f"Not an outbound sender kind: {sender_kind!r}")
+        channel = None
+        practice, named_line, patient = to.practice, to.line, to.patient
+        phone = phone_normalize(to.number, field="to")
+    kind = sender.kind if isinstance(sender, Automation) else Message.Kind.CONVERSATION
     body_check(body)
-    line = _sending_line(practice, line)
+    line = _sending_line(practice, named_line)
     if patient is not None and patient.enterprise_id != practice.enterprise_id:
         raise NotFound("No such patient.", code="unknown_patient", field="patient")
     if secure and (patient is None or not patient.is_verified):
@@ -108,21 +171,17 @@ def message_send(
             code="secure_requires_verified_patient",
             field="secure",
         )
-    if kind not in Message.Kind.values:
-        raise ValueError(f"Not a message kind: {kind!r}")
-    if kind != Message.Kind.CONVERSATION and sender_kind != Message.SenderKind.AUTOMATION:
-        raise ValueError("Only automations send automated texts (codes, replies to keywords).")
-    keyword_reply = kind == Message.Kind.KEYWORD_REPLY
-    if not keyword_reply and OptOut.objects.filter(line=line, phone=phone).exists():
+    confirms_opt_out = isinstance(sender, Automation) and sender.confirms_opt_out
+    if not confirms_opt_out and OptOut.objects.filter(line=line, phone=phone).exists():
         raise Refused(
             "This number has opted out of texts from this line.",
             code="recipient_opted_out",
             field="to",
         )
+    staff = sender.user if isinstance(sender, Staff) else None
+    api = sender if isinstance(sender, Api) else Api()
 
-    text = phrases_render(
-        text=body, practice=practice, line=line, patient=patient, staff=sender_user
-    )
+    text = phrases_render(text=body, practice=practice, line=line, patient=patient, staff=staff)
     links: list[ShortLink] = []
     if "://" in text:
         text, links = links_shorten(text=text, enterprise=practice.enterprise)
@@ -141,12 +200,12 @@ def message_send(
         is_secure=secure,
         status=MessageStatus.RECEIVED,
         status_changed_at=now,
-        sender_kind=sender_kind,
-        sender_user=sender_user,
-        sender_api_client=sender_api_client,
-        sender_workflow=sender_workflow,
-        callback_url=callback_url,
-        metadata=metadata or {},
+        sender_kind=_SENDER_KINDS[type(sender)],
+        sender_user=staff,
+        sender_api_client=api.client,
+        sender_workflow=sender.workflow if isinstance(sender, CallToText) else None,
+        callback_url=api.callback_url,
+        metadata=dict(api.metadata),
         outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS),
     )
     # A secure message's SMS is a notice with a link to the portal (`messaging.secure`).
@@ -212,3 +271,19 @@ def _sending_line(practice: Practice, line: Line | None) -> Line:
 
 def _seconds(value: float) -> datetime.timedelta:
     return datetime.timedelta(seconds=value)
+
+
+def automated_send(*, to: ToChannel, sender: Automation, body: str, why: str) -> Message | None:
+    """The one door for automated texts (keyword confirmations, shared-phone prompts, security
+    codes, after-hours and automation replies): send in a savepoint, and when the send path
+    refuses (the number opted out, the line is off), log it and return None.
+
+    The savepoint is what makes a refusal harmless: these texts are sent inside someone else's
+    transaction (the inbound text they answer, the opt-out a STOP wrote, the code a portal
+    stored), and a refusal must roll back nothing but the send itself."""
+    try:
+        with transaction.atomic():
+            return message_send(to=to, sender=sender, body=body)
+    except ApplicationError as exc:
+        logger.info("Skipped the %s text to channel %s: %s", why, to.channel.pk, exc.code)
+        return None

@@ -23,14 +23,35 @@ from .dispatch import (
 )
 from .inbound import INBOUND_MAX_LENGTH, message_receive_inbound, message_receive_secure_reply
 from .links import short_link_follow
-from .send import MAX_BODY_LENGTH, message_send
+from .send import (
+    MAX_BODY_LENGTH,
+    Api,
+    Automation,
+    CallToText,
+    Recipient,
+    Sender,
+    Smapi,
+    Staff,
+    ToChannel,
+    ToNumber,
+    message_send,
+)
 from .status import message_status_apply, message_status_report
 
 __all__ = [
     "INBOUND_MAX_LENGTH",
     "MAX_BODY_LENGTH",
+    "Api",
+    "Automation",
+    "CallToText",
     "DispatchOutcome",
     "DispatchState",
+    "Recipient",
+    "Sender",
+    "Smapi",
+    "Staff",
+    "ToChannel",
+    "ToNumber",
     "message_dispatch",
     "message_receive_inbound",
     "message_receive_secure_reply",

@@ -22,7 +22,7 @@ from artera.locks import transaction_lock
 from artera.phones import normalize_us_phone
 from artera.secrets import client_secret_make, token_generate, token_hash
 from messaging.models import Message
-from messaging.services import message_send
+from messaging.services import CallToText, ToNumber, message_send
 from practices.hours import practice_is_open
 from practices.models import Enterprise, Line, Practice
 
@@ -316,12 +316,9 @@ def call_to_text_trigger(
                 practice=workflow.practice, at=now, line=locked.line
             )
             message = message_send(
-                practice=workflow.practice,
-                line=locked.line,
-                to=caller,
+                to=ToNumber(workflow.practice, caller, line=locked.line),
+                sender=CallToText(locked),
                 body=locked.after_hours_message if after_hours else locked.message,
-                sender_kind=Message.SenderKind.CALL_TO_TEXT,
-                sender_workflow=locked,
             )
             CallToTextCall.objects.create(
                 workflow=workflow,

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from messaging.models import Message, SimulatorText
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Practice
 from tests.messaging.conftest import use_broker
 from tests.support import Receiver, wait_until
@@ -66,8 +66,9 @@ def test_beat_sweeps_a_text_whose_publish_failed(
     it to the worker."""
     use_broker("redis://127.0.0.1:1/0")  # nothing listens there: the publish fails fast
     try:
-        message = message_send(practice=practice, to=PATIENT, body="Stored, not enqueued",
-                               sender_kind="api")  # fmt: skip
+        message = message_send(
+            to=ToNumber(practice, PATIENT), sender=Api(), body="Stored, not enqueued"
+        )
     finally:
         use_broker(deployment.worker.env["CELERY_BROKER_URL"])
     wait_until(

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from channels_app.models import PatientChannel
-from messaging.services import message_send
+from messaging.services import Api, Staff, ToChannel, ToNumber, message_send
 from practices.models import Practice
 from tests.factories import (
     TEST_PASSWORD,
@@ -90,11 +90,7 @@ def test_staff_work_a_conversation_end_to_end(
 
     # A MAPI text, then the patient's reply, show up without a reload.
     message_send(
-        practice=practice_a,
-        to=PHONE,
-        patient=ana,
-        body="Your visit is Friday 9:00.",
-        sender_kind="api",
+        to=ToNumber(practice_a, PHONE, patient=ana), sender=Api(), body="Your visit is Friday 9:00."
     )
     row = page.locator(".channel-row", has_text="Ana Lopez")
     expect(row).to_contain_text("Your visit is Friday 9:00.", timeout=8_000)
@@ -194,7 +190,7 @@ def _wait_for(condition: Any, timeout: float = 8.0) -> None:
 def test_staff_of_another_practice_gets_404_on_the_thread(
     page: Page, live_server: Any, staff_b: Any, practice_a: Practice, ana: Any
 ) -> None:
-    message = message_send(practice=practice_a, to=PHONE, patient=ana, body="Hi", sender_kind="api")
+    message = message_send(to=ToNumber(practice_a, PHONE, patient=ana), sender=Api(), body="Hi")
     _sign_in(page, live_server, "staff_b")
 
     response = page.goto(f"{live_server.url}/inbox/channels/{message.channel_id}/")
@@ -238,14 +234,14 @@ def test_a_colleagues_reply_while_typing_needs_a_second_click(
         practice=practice_a, user__username="dana", user__first_name="Dana", user__last_name="Reyes"
     ).user
     first = message_send(
-        practice=practice_a, to=PHONE, patient=ana, body="Reminder: Friday", sender_kind="api"
+        to=ToNumber(practice_a, PHONE, patient=ana), sender=Api(), body="Reminder: Friday"
     )
     channel = first.channel
     _sign_in(page, live_server, "staff_a")
     page.goto(f"{live_server.url}/inbox/channels/{channel.pk}/")
     page.get_by_label("Message to Ana Lopez").fill("I will call you")
 
-    message_send(channel=channel, body="Dana here: all set.", sender_kind="staff", sender_user=dana)
+    message_send(to=ToChannel(channel), sender=Staff(dana), body="Dana here: all set.")
     page.get_by_role("button", name="Send", exact=True).click()
 
     expect(page.get_by_role("alert")).to_contain_text("Dana Reyes replied while you were typing")

@@ -16,7 +16,9 @@ from messaging import outbox
 from messaging.dispatch import dispatch_enqueue, outbox_sweep
 from messaging.models import Message, SimulatorText
 from messaging.services import (
+    Api,
     DispatchState,
+    ToNumber,
     message_dispatch,
     message_send,
 )
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def store(line: Line, to: str = "+18185550101", body: str = "Hi") -> Message:
     """Store a message without letting its task run (as if the publish had been lost)."""
     with transaction.atomic():
-        message = message_send(practice=line.practice, to=to, body=body, sender_kind="api")
+        message = message_send(to=ToNumber(line.practice, to), sender=Api(), body=body)
         transaction.get_connection().run_on_commit.clear()
     return message
 
@@ -163,7 +165,7 @@ def test_broker_down_send_returns_quickly_and_the_sweeper_delivers(
     line: Line, settings: Any
 ) -> None:
     started = time.monotonic()
-    message = message_send(practice=line.practice, to="+18185550101", body="Hi", sender_kind="api")
+    message = message_send(to=ToNumber(line.practice, "+18185550101"), sender=Api(), body="Hi")
     elapsed = time.monotonic() - started
     assert elapsed < 2, f"send took {elapsed:.2f}s with the broker down"
     message.refresh_from_db()

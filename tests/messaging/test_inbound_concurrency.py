@@ -15,7 +15,15 @@ from django.db import connection, connections
 
 from channels_app.models import PatientChannel
 from messaging.models import AfterHoursReply, Message, MpspPrompt
-from messaging.services import message_receive_inbound, message_send
+from messaging.services import (
+    Api,
+    Automation,
+    Staff,
+    ToChannel,
+    ToNumber,
+    message_receive_inbound,
+    message_send,
+)
 from practices.models import Line
 from tests.factories import PatientFactory, PracticeFactory, PracticeHoursFactory
 
@@ -67,9 +75,7 @@ def all_at_once(
 def test_a_shared_phone_texting_twice_at_once_gets_one_prompt(line: Line) -> None:
     for name in ("John", "Mary"):
         patient = PatientFactory(enterprise=line.practice.enterprise, first_name=name)
-        message_send(
-            practice=line.practice, to=PHONE, patient=patient, body="Hi", sender_kind="api"
-        )
+        message_send(to=ToNumber(line.practice, PHONE, patient=patient), sender=Api(), body="Hi")
 
     all_at_once(line, [f"SM{i}" for i in range(THREADS)])
 
@@ -106,7 +112,7 @@ def family_line(line: Line) -> tuple[PatientChannel, PatientChannel]:
     for name in ("John", "Mary"):
         patient = PatientFactory(enterprise=line.practice.enterprise, first_name=name)
         message = message_send(
-            practice=line.practice, to=PHONE, patient=patient, body="Hi", sender_kind="api"
+            to=ToNumber(line.practice, PHONE, patient=patient), sender=Api(), body="Hi"
         )
         channels.append(message.channel)
     return channels[0], channels[1]
@@ -130,11 +136,9 @@ def test_answers_in_other_digits_at_once_are_all_kept(line: Line) -> None:
 
 def test_a_staff_reply_takes_every_text_at_once(line: Line) -> None:
     john, mary = family_line(line)
-    message_send(channel=john, body="John, 10am works?", sender_kind="staff")
+    message_send(to=ToChannel(john), sender=Staff(), body="John, 10am works?")
     # An automated notice to Mary expects no answer.
-    message_send(
-        channel=mary, body="Your code is 12345.", sender_kind="automation", kind="security_code"
-    )
+    message_send(to=ToChannel(mary), sender=Automation("security_code"), body="Your code is 12345.")
 
     all_at_once(line, [f"SM{i}" for i in range(THREADS)])
 

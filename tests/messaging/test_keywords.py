@@ -11,7 +11,17 @@ from artera.errors import Refused
 from channels_app.models import PatientChannel
 from messaging.keywords import KEYWORDS, Keyword
 from messaging.models import Message, OptOut
-from messaging.services import message_receive_inbound, message_send
+from messaging.services import (
+    Api,
+    Automation,
+    CallToText,
+    Smapi,
+    Staff,
+    ToChannel,
+    ToNumber,
+    message_receive_inbound,
+    message_send,
+)
 from practices.models import Line
 from tests.factories import MessageFactory, PatientChannelFactory, PatientFactory
 
@@ -72,7 +82,7 @@ def test_opt_in_words_undo_the_opt_out(line: Line, word: str) -> None:
         assert not OptOut.objects.exists()
     assert len(replies(line)) == len(variants(word))
     assert all("Msg & data rates may apply" in m.body for m in replies(line))
-    message_send(practice=line.practice, to=PHONE, body="Welcome back", sender_kind="staff")
+    message_send(to=ToNumber(line.practice, PHONE), sender=Staff(), body="Welcome back")
 
 
 @pytest.mark.parametrize("word", ["HELP", "INFO"])
@@ -109,9 +119,9 @@ def test_opt_out_is_per_line(make_line: Callable[..., Line]) -> None:
     text(line, "STOP")
 
     with pytest.raises(Refused) as caught:
-        message_send(practice=line.practice, line=line, to=PHONE, body="Hi", sender_kind="api")
+        message_send(to=ToNumber(line.practice, PHONE, line=line), sender=Api(), body="Hi")
     assert caught.value.code == "recipient_opted_out"
-    message_send(practice=line.practice, line=other, to=PHONE, body="Hi", sender_kind="api")
+    message_send(to=ToNumber(line.practice, PHONE, line=other), sender=Api(), body="Hi")
 
 
 def test_opt_out_covers_every_patient_on_the_number(line: Line) -> None:
@@ -131,26 +141,23 @@ def test_opt_out_covers_every_patient_on_the_number(line: Line) -> None:
     assert len(replies(line)) == 1, "one confirmation, not one per patient"
     for channel in (john, mary):
         with pytest.raises(Refused):
-            message_send(channel=channel, body="Reminder", sender_kind="staff")
+            message_send(to=ToChannel(channel), sender=Staff(), body="Reminder")
         with pytest.raises(Refused):
             message_send(
-                practice=line.practice,
-                to=PHONE,
-                patient=channel.patient,
-                body="x",
-                sender_kind="api",
+                to=ToNumber(line.practice, PHONE, patient=channel.patient), sender=Api(), body="x"
             )
 
 
 def test_ordinary_sends_stay_refused_only_keyword_replies_pass(line: Line) -> None:
     text(line, "STOP")
-    for kind in ("automation", "staff", "api", "call_to_text"):
+    for sender in (Automation(), Staff(), Api(), CallToText(), Smapi()):
         with pytest.raises(Refused):
-            message_send(practice=line.practice, to=PHONE, body="x", sender_kind=kind)
-    with pytest.raises(ValueError, match="keywords"):
-        message_send(
-            practice=line.practice, to=PHONE, body="x", sender_kind="staff", kind="keyword_reply"
-        )
+            message_send(to=ToNumber(line.practice, PHONE), body="x", sender=sender)
+    # Only an automation names a kind: a staff "keyword reply" cannot be written.
+    with pytest.raises(TypeError):
+        Staff(kind="keyword_reply")  # type: ignore[call-arg]
+    assert Automation(Message.Kind.KEYWORD_REPLY).confirms_opt_out
+    assert not Automation(Message.Kind.AUTO_REPLY).confirms_opt_out
 
 
 def test_a_retried_keyword_webhook_confirms_once(line: Line) -> None:

@@ -11,7 +11,14 @@ import pytest
 from channels_app.models import Patient, PatientChannel
 from messaging import events
 from messaging.models import Message, MpspPrompt, OptOut
-from messaging.services import message_receive_inbound, message_send
+from messaging.services import (
+    Api,
+    Staff,
+    ToChannel,
+    ToNumber,
+    message_receive_inbound,
+    message_send,
+)
 from practices.models import Line
 from tests.factories import PatientFactory
 
@@ -34,7 +41,7 @@ class Family:
 
     def text_patient(self, patient: Patient, body: str = "Your visit is tomorrow.") -> Message:
         return message_send(
-            practice=self.line.practice, to=PHONE, patient=patient, body=body, sender_kind="api"
+            to=ToNumber(self.line.practice, PHONE, patient=patient), sender=Api(), body=body
         )
 
     def channel(self, patient: Patient) -> PatientChannel:
@@ -128,7 +135,7 @@ def test_the_rest_of_the_conversation_follows_the_choice(family: Family) -> None
     mary = family.channel(family.mary)
 
     assert family.texts("Can I come at 10?").channel == mary
-    message_send(channel=mary, body="10 works.", sender_kind="staff")
+    message_send(to=ToChannel(mary), sender=Staff(), body="10 works.")
     assert family.texts("Thanks!").channel == mary
     assert family.prompts() == [family.prompt]
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from channels_app.models import PatientChannel
 from messaging.models import Message, MpspPrompt
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Line
 from tests.factories import TEST_PASSWORD, MembershipFactory, PatientFactory
 
@@ -38,11 +38,9 @@ def test_patient_answers_the_shared_phone_prompt(
     mary = PatientFactory(enterprise=practice.enterprise, first_name="Mary", last_name="Smith")
     for patient in (john, mary):
         message_send(
-            practice=practice,
-            to=PHONE,
-            patient=patient,
+            to=ToNumber(practice, PHONE, patient=patient),
+            sender=Api(),
             body=f"Hi {patient.first_name}, your flu shot is due. Reply to book.",
-            sender_kind="api",
         )
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)

@@ -12,7 +12,17 @@ import pytest
 
 from channels_app.models import Patient
 from messaging.models import InboundAutomation, Message, MpspPrompt
-from messaging.services import message_receive_inbound, message_send
+from messaging.services import (
+    Api,
+    Automation,
+    CallToText,
+    Smapi,
+    Staff,
+    ToChannel,
+    ToNumber,
+    message_receive_inbound,
+    message_send,
+)
 from practices.models import Line
 from tests.factories import PracticeFactory, PracticeHoursFactory
 
@@ -26,17 +36,14 @@ AUTOMATED_KINDS = ["security_code", "keyword_reply", "after_hours", "auto_reply"
 def automated_text(family: Family, patient: Patient, kind: str) -> Message:
     """An automated text of `kind` in the patient's conversation at the shared phone."""
     return message_send(
-        practice=family.line.practice,
-        to=PHONE,
-        patient=patient,
+        to=ToNumber(family.line.practice, PHONE, patient=patient),
+        sender=Automation(kind),
         body="An automated notice.",
-        sender_kind="automation",
-        kind=kind,
     )
 
 
 def staff_reply(family: Family, patient: Patient, body: str = "See you then.") -> Message:
-    return message_send(channel=family.channel(patient), body=body, sender_kind="staff")
+    return message_send(to=ToChannel(family.channel(patient)), sender=Staff(), body=body)
 
 
 @pytest.fixture
@@ -204,16 +211,13 @@ def test_what_people_write_expects_a_reply(family: Family) -> None:
 
 
 def test_only_automations_send_automated_kinds(line: Line) -> None:
-    for sender in ("staff", "api", "call_to_text"):
-        with pytest.raises(ValueError, match="automations"):
-            message_send(
-                practice=line.practice,
-                to=PHONE,
-                body="x",
-                sender_kind=sender,
-                kind="security_code",
-            )
+    # Only an automation names a kind: the others cannot be written with one.
+    for sender in (Staff, Api, CallToText, Smapi):
+        with pytest.raises(TypeError):
+            sender(kind="security_code")  # type: ignore[call-arg]
+    code = message_send(
+        to=ToNumber(line.practice, PHONE), sender=Automation("security_code"), body="x"
+    )
+    assert (code.sender_kind, code.kind) == ("automation", "security_code")
     with pytest.raises(ValueError, match="kind"):
-        message_send(
-            practice=line.practice, to=PHONE, body="x", sender_kind="automation", kind="nope"
-        )
+        message_send(to=ToNumber(line.practice, PHONE), sender=Automation("nope"), body="x")

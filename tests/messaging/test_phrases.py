@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messaging.phrases import phrases_render
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Line, SmartPhrase
 from tests.factories import PatientFactory, UserFactory
 
@@ -74,11 +74,9 @@ def test_no_query_without_tokens(line: Line, django_assert_num_queries: object) 
 def test_send_stores_the_rendered_body(line: Line) -> None:
     patient = PatientFactory(enterprise=line.practice.enterprise, first_name="Ana")
     message = message_send(
-        practice=line.practice,
-        to="+18185550101",
-        patient=patient,
+        to=ToNumber(line.practice, "+18185550101", patient=patient),
+        sender=Api(),
         body="Hi {patientFirstName}, see you at {practiceName}.",
-        sender_kind="api",
     )
     assert message.body == f"Hi Ana, see you at {line.practice.name}."
 
@@ -88,6 +86,6 @@ def test_rendering_to_nothing_is_an_empty_body(line: Line) -> None:
 
     with pytest.raises(InvalidInput) as caught:
         message_send(
-            practice=line.practice, to="+18185550101", body="{patientFirstName}", sender_kind="api"
+            to=ToNumber(line.practice, "+18185550101"), sender=Api(), body="{patientFirstName}"
         )
     assert caught.value.code == "empty_body"

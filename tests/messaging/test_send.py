@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from artera.errors import ApplicationError, InvalidInput, NotFound, Refused
-from channels_app.models import PatientChannel
+from channels_app.models import Patient, PatientChannel
 from messaging.models import (
     ErrorCode,
     Message,
@@ -20,7 +20,7 @@ from messaging.models import (
     SimulatorNumber,
     SimulatorText,
 )
-from messaging.services import message_send
+from messaging.services import Api, Staff, ToChannel, ToNumber, message_send
 from practices.models import Line
 from tests.factories import PatientFactory, PatientPhoneFactory, PracticeFactory, UserFactory
 
@@ -33,9 +33,19 @@ def history(message: Message) -> list[tuple[str, str]]:
     return list(message.status_history.order_by("at", "id").values_list("status", "error_code"))
 
 
-def send(line: Line, *, to: str = PATIENT_PHONE, body: str = "Hello", **kwargs: Any) -> Message:
+def send(
+    line: Line,
+    *,
+    to: str = PATIENT_PHONE,
+    body: str = "Hello",
+    patient: Patient | None = None,
+    secure: bool = False,
+) -> Message:
     return message_send(
-        practice=line.practice, line=line, to=to, body=body, sender_kind="api", **kwargs
+        to=ToNumber(line.practice, to, line=line, patient=patient),
+        sender=Api(),
+        body=body,
+        secure=secure,
     )
 
 
@@ -139,14 +149,14 @@ def test_opt_out_is_per_line(make_line: Callable[..., Line]) -> None:
 
 
 def test_default_line_is_used(line: Line) -> None:
-    message = message_send(practice=line.practice, to=PATIENT_PHONE, body="Hi", sender_kind="api")
+    message = message_send(to=ToNumber(line.practice, PATIENT_PHONE), sender=Api(), body="Hi")
     assert message.line == line
 
 
 def test_practice_without_default_line(db: None) -> None:
     practice = PracticeFactory()
     with pytest.raises(Refused) as caught:
-        message_send(practice=practice, to=PATIENT_PHONE, body="Hi", sender_kind="api")
+        message_send(to=ToNumber(practice, PATIENT_PHONE), sender=Api(), body="Hi")
     assert caught.value.code == "no_default_line"
 
 
@@ -154,7 +164,7 @@ def test_line_of_another_practice_is_unknown(make_line: Callable[..., Line]) -> 
     line, foreign = make_line(), make_line()
     with pytest.raises(NotFound) as caught:
         message_send(
-            practice=line.practice, line=foreign, to=PATIENT_PHONE, body="Hi", sender_kind="api"
+            to=ToNumber(line.practice, PATIENT_PHONE, line=foreign), sender=Api(), body="Hi"
         )
     assert (caught.value.code, caught.value.field) == ("unknown_line", "line_id")
 
@@ -228,7 +238,7 @@ def test_reply_in_a_channel(
     staff = UserFactory(first_name="Dana")
     with django_capture_on_commit_callbacks(execute=True):
         reply = message_send(
-            channel=channel, body="Thanks, {staffFirstName}", sender_kind="staff", sender_user=staff
+            to=ToChannel(channel), sender=Staff(staff), body="Thanks, {staffFirstName}"
         )
     assert (reply.channel, reply.line, reply.to_number) == (channel, line, PATIENT_PHONE)
     assert reply.body == "Thanks, Dana"
@@ -238,7 +248,11 @@ def test_reply_in_a_channel(
 def test_channel_and_practice_together_is_a_programming_error(line: Line) -> None:
     channel = send(line).channel
     with pytest.raises(TypeError):
-        message_send(channel=channel, practice=line.practice, body="x", sender_kind="staff")
+        ToChannel(channel, practice=line.practice)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        message_send(  # type: ignore[call-arg]
+            to=ToChannel(channel), practice=line.practice, body="x", sender=Staff()
+        )
 
 
 def test_outbound_moves_the_channel_to_the_top(line: Line) -> None:

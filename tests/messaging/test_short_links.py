@@ -9,7 +9,7 @@ from django.test import Client
 
 from messaging.links import links_shorten
 from messaging.models import ShortLink
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Enterprise, Line
 
 pytestmark = pytest.mark.django_db
@@ -71,10 +71,9 @@ def test_send_stores_links_and_the_redirect_counts_clicks(line: Line, client: Cl
     enterprise.url_shortening = Enterprise.UrlShortening.ALL
     enterprise.save(update_fields=["url_shortening"])
     message = message_send(
-        practice=line.practice,
-        to="+18185550101",
+        to=ToNumber(line.practice, "+18185550101"),
+        sender=Api(),
         body="Check in: https://portal.example.org/check-in?appt=123",
-        sender_kind="api",
     )
     code = SHORT.search(message.body).group(1)  # type: ignore[union-attr]
     link = ShortLink.objects.get(code=code)

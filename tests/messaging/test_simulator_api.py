@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from messaging.models import Message, SimulatorNumber
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Line
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def post_json(client: Client, url: str, data: Any) -> Any:
 
 
 def send(line: Line, body: str, to: str = PATIENT) -> Message:
-    return message_send(practice=line.practice, to=to, body=body, sender_kind="api")
+    return message_send(to=ToNumber(line.practice, to), sender=Api(), body=body)
 
 
 def test_messages_to_a_number_oldest_first(

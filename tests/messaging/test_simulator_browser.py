@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from channels_app.models import PatientChannel
 from messaging.models import Message
-from messaging.services import message_send
+from messaging.services import Api, Staff, ToChannel, ToNumber, message_send
 from practices.models import Line
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,10 +28,9 @@ def test_patient_replies_from_the_simulator_page(
     line.practice.name = "Sunrise Clinic"
     line.practice.save(update_fields=["name"])
     outbound = message_send(
-        practice=line.practice,
-        to=PATIENT,
+        to=ToNumber(line.practice, PATIENT),
+        sender=Api(),
         body="Reminder: your appointment is tomorrow at 9:00. Reply to reach us.",
-        sender_kind="api",
     )
     assert Message.objects.get(pk=outbound.pk).status == "delivered"
 
@@ -73,7 +72,7 @@ def test_patient_replies_from_the_simulator_page(
     assert channel.needs_action
 
     # The thread keeps itself up to date: a text the practice sends now shows up unasked.
-    message_send(channel=channel, body="10:30 works. See you then!", sender_kind="staff")
+    message_send(to=ToChannel(channel), sender=Staff(), body="10:30 works. See you then!")
     expect(thread.locator(".bubble-in", has_text="10:30 works")).to_be_visible(timeout=10_000)
 
     screenshot = tmp_path / "simulator.png"

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from messaging.gateways.twilio import error_code_from_twilio, status_from_twilio
 from messaging.models import Message, MessageStatusChange
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Line
 from tests.factories import MessageFactory
 
@@ -58,7 +58,7 @@ def signed_post(
 
 
 def send(line: Line, to: str = PATIENT, body: str = "Hello from Twilio") -> Message:
-    return message_send(practice=line.practice, to=to, body=body, sender_kind="api")
+    return message_send(to=ToNumber(line.practice, to), sender=Api(), body=body)
 
 
 # --- Sending ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.utils import timezone
 from artera.celery import app as celery_app
 from messaging import outbox
 from messaging.models import Message, MessageStatus, SimulatorNumber, SimulatorText
-from messaging.services import message_send, message_status_report
+from messaging.services import Api, ToNumber, message_send, message_status_report
 from practices.models import Line
 
 from .conftest import CeleryWorker, PrivateRedis, use_broker, wait_until
@@ -29,7 +29,7 @@ FINAL = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILE
 
 
 def send(line: Line, to: str = PATIENT, body: str = "Hello") -> Message:
-    return message_send(practice=line.practice, to=to, body=body, sender_kind="api")
+    return message_send(to=ToNumber(line.practice, to), sender=Api(), body=body)
 
 
 def status_of(message: Message) -> str:

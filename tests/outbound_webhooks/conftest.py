@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from messaging.models import Message
 from messaging.outbox import broker_backoff_reset
-from messaging.services import message_send
+from messaging.services import Api, Sender, ToNumber, message_send
 from practices.models import Enterprise, Practice
 from tests.support import Receiver
 from webhooks import ssrf
@@ -73,13 +73,21 @@ def send(
 ) -> Callable[..., Message]:
     """Send an API message through the whole send path (stored, dispatched, reported)."""
 
-    def do(*, execute: bool = True, **kwargs: Any) -> Message:
-        kwargs.setdefault("practice", practice)
-        kwargs.setdefault("to", PATIENT)
-        kwargs.setdefault("body", BODY)
-        kwargs.setdefault("sender_kind", Message.SenderKind.API)
-        kwargs.setdefault("sender_api_client", api_client)
-        kwargs.setdefault("metadata", {"appointment": "A-17"})
+    def do(
+        *,
+        execute: bool = True,
+        sender: Sender | None = None,
+        body: str = BODY,
+        callback_url: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
+        if sender is None:
+            sender = Api(
+                api_client,
+                callback_url=callback_url,
+                metadata={"appointment": "A-17"} if metadata is None else metadata,
+            )
+        kwargs: dict[str, Any] = {"to": ToNumber(practice, PATIENT), "sender": sender, "body": body}
         if not execute:
             return message_send(**kwargs)
         with django_capture_on_commit_callbacks(execute=True):

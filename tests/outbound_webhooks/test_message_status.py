@@ -11,7 +11,7 @@ from django.db import transaction
 
 from messaging.events import MessageStatusChanged
 from messaging.models import Message, MessageStatus, SimulatorText
-from messaging.services import message_status_report
+from messaging.services import Api, Sender, Smapi, Staff, message_status_report
 from messaging.simulator import simulator_report
 from tests.support import Receiver
 from webhooks.delivery import message_status_event_store
@@ -87,11 +87,11 @@ def test_callback_url_overrides_the_clients_url(
     assert [r.json()["data"]["status"] for r in other.requests] == ["sent", "delivered"]
 
 
-@pytest.mark.parametrize("sender_kind", [Message.SenderKind.SMAPI, Message.SenderKind.STAFF])
+@pytest.mark.parametrize("sender", [Smapi(), Staff()], ids=["smapi", "staff"])
 def test_messages_not_sent_through_mapi_get_no_webhooks(
-    send: Callable[..., Message], receiver: Receiver, sender_kind: str
+    send: Callable[..., Message], receiver: Receiver, sender: Sender
 ) -> None:
-    message = send(sender_kind=sender_kind, sender_api_client=None)
+    message = send(sender=sender)
     assert message.status == "delivered"
     assert receiver.requests == []
     assert not WebhookDelivery.objects.exists()
@@ -101,7 +101,7 @@ def test_a_client_without_any_webhook_url_gets_no_rows(
     send: Callable[..., Message], receiver: Receiver, enterprise: Any
 ) -> None:
     quiet = api_client_create(enterprise=enterprise, name="No hooks").api_client
-    send(sender_api_client=quiet)
+    send(sender=Api(quiet, metadata={"appointment": "A-17"}))
     assert not WebhookDelivery.objects.exists()
 
 
@@ -147,7 +147,7 @@ def test_the_hot_path_costs_one_statement(
 ) -> None:
     """Inside the status transaction: one INSERT … SELECT, whatever the message."""
     api_message = send(execute=False)
-    staff_message = send(execute=False, sender_kind="staff", sender_api_client=None)
+    staff_message = send(execute=False, sender=Staff())
     for message, rows in ((api_message, 1), (staff_message, 0)):
         event = MessageStatusChanged(
             message_id=message.pk,

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from messaging.models import Message
-from messaging.services import message_receive_secure_reply
+from messaging.services import Staff, message_receive_secure_reply
 from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Receiver
@@ -61,7 +61,7 @@ def test_a_reply_to_an_api_message(
 def test_no_webhook_for_a_conversation_without_api_messages(
     send: Callable[..., Message], run: Callable[..., Any], receiver: Receiver, line: Line
 ) -> None:
-    send(sender_kind=Message.SenderKind.STAFF, sender_api_client=None)
+    send(sender=Staff())
     run(
         simulator_patient_texts,
         from_number=PATIENT,

@@ -16,8 +16,7 @@ import redis
 from django.db import connection
 
 from artera.celery import app as celery_app
-from messaging.models import Message
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Practice
 from tests.messaging.conftest import (
     PACING_PREFIX,
@@ -78,11 +77,7 @@ def test_a_real_worker_retries_from_the_database_schedule(
 ) -> None:
     receiver.answer(Answer(500))
     message = message_send(
-        practice=practice,
-        to=PATIENT,
-        body="Hello from the EMR",
-        sender_kind=Message.SenderKind.API,
-        sender_api_client=api_client,
+        to=ToNumber(practice, PATIENT), sender=Api(api_client), body="Hello from the EMR"
     )
 
     def all_delivered() -> bool:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from channels_app.models import Patient, PatientChannel
 from messaging.models import Message, SecureLink, SimulatorText
 from messaging.outbox import broker_backoff_reset
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Enterprise, Practice
 from tests.factories import PatientFactory, PatientPhoneFactory
 from tests.support import Receiver
@@ -97,16 +97,16 @@ def send_secure(
     """A secure message from the API client through the whole send path (stored, handed to
     the carrier, reported delivered)."""
 
-    def do(**kwargs: Any) -> Message:
-        kwargs.setdefault("practice", practice)
-        kwargs.setdefault("to", PHONE)
-        kwargs.setdefault("patient", patient)
-        kwargs.setdefault("body", SECRET_TEXT)
-        kwargs.setdefault("sender_kind", Message.SenderKind.API)
-        kwargs.setdefault("sender_api_client", api_client)
-        kwargs.setdefault("secure", True)
+    def do(
+        *, practice: Practice = practice, body: str = SECRET_TEXT, secure: bool = True
+    ) -> Message:
         with django_capture_on_commit_callbacks(execute=True):
-            message = message_send(**kwargs)
+            message = message_send(
+                to=ToNumber(practice, PHONE, patient=patient),
+                sender=Api(api_client),
+                body=body,
+                secure=secure,
+            )
         message.refresh_from_db()
         return message
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from channels_app.services import channel_reply
 from messaging.models import Message, SimulatorText
+from messaging.replies import channel_reply
 from messaging.services import message_dispatch, message_sms_text
 from practices.models import Practice
 from tests.factories import MembershipFactory

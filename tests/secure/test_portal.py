@@ -226,15 +226,13 @@ def test_a_reply_to_a_staff_only_conversation_sends_no_webhook(
 ) -> None:
     """Today's rule (webhooks/delivery.py): `patient.response` goes to the client of the
     conversation's latest API-sent message; a conversation only staff wrote in has none."""
-    from messaging.services import message_send
+    from messaging.services import Staff, ToNumber, message_send
 
     with django_capture_on_commit_callbacks(execute=True):
         staff_secure = message_send(
-            practice=practice,
-            to=PHONE,
-            patient=patient,
+            to=ToNumber(practice, PHONE, patient=patient),
+            sender=Staff(),
             body=SECRET_TEXT,
-            sender_kind="staff",
             secure=True,
         )
     me = visitor(link_token(staff_secure))

@@ -12,9 +12,16 @@ import pytest
 from artera.errors import Refused
 from artera.secrets import token_hash
 from channels_app.models import Patient
-from channels_app.services import channel_reply
 from messaging.models import Message, SecureLink, SimulatorText
-from messaging.services import message_dispatch, message_send, message_sms_text
+from messaging.replies import channel_reply
+from messaging.services import (
+    Api,
+    Staff,
+    ToNumber,
+    message_dispatch,
+    message_send,
+    message_sms_text,
+)
 from practices.models import Practice
 from tests.factories import MembershipFactory, PatientFactory
 
@@ -63,11 +70,9 @@ def test_a_retried_dispatch_sends_the_same_notice(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         message = message_send(
-            practice=practice,
-            to=PHONE,
-            patient=patient,
+            to=ToNumber(practice, PHONE, patient=patient),
+            sender=Staff(),
             body=SECRET_TEXT,
-            sender_kind="staff",
             secure=True,
         )
     expected = message_sms_text(message)
@@ -81,7 +86,7 @@ def test_a_staff_secure_reply_is_a_notice_too(
     user = MembershipFactory(practice=practice).user
     with django_capture_on_commit_callbacks(execute=True):
         first = message_send(
-            practice=practice, to=PHONE, patient=patient, body="Hi", sender_kind="staff"
+            to=ToNumber(practice, PHONE, patient=patient), sender=Staff(), body="Hi"
         )
     channel = first.channel
     with django_capture_on_commit_callbacks(execute=True):
@@ -100,11 +105,9 @@ def test_unverified_patients_never_get_secure_messages(practice: Practice, enter
     for patient in (None, unverified):
         with pytest.raises(Refused) as refused:
             message_send(
-                practice=practice,
-                to=PHONE,
-                patient=patient,
+                to=ToNumber(practice, PHONE, patient=patient),
+                sender=Api(),
                 body=SECRET_TEXT,
-                sender_kind="api",
                 secure=True,
             )
         assert refused.value.code == "secure_requires_verified_patient"

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from channels_app.services import patient_get_or_create_verified
 from messaging.models import Message
-from messaging.services import message_send
+from messaging.services import Api, Smapi, ToNumber, message_send
 from webhooks.models import ApiClient, SmapiKey
 
 from .selectors import practice_and_line_get_for_enterprise, practice_get_for_enterprise
@@ -56,19 +56,11 @@ def api_message_send(
         location_id=location_id,
         line_id=line_id,
     )
-    send: dict[str, Any] = {
-        "body": body,
-        "sender_kind": Message.SenderKind.API,
-        "practice": practice,
-        "to": to,
-        "line": line,
-        "sender_api_client": api_client,
-        "secure": secure,
-        "callback_url": callback_url,
-        "metadata": metadata or {},
-    }
+    sender = Api(api_client, callback_url=callback_url, metadata=metadata or {})
     if patient is None:
-        return message_send(**send)
+        return message_send(
+            to=ToNumber(practice, to, line=line), sender=sender, body=body, secure=secure
+        )
     with transaction.atomic():
         patient_row = patient_get_or_create_verified(
             enterprise=practice.enterprise,
@@ -78,7 +70,12 @@ def api_message_send(
             date_of_birth=patient.date_of_birth,
             phone=to,
         )
-        return message_send(patient=patient_row, **send)
+        return message_send(
+            to=ToNumber(practice, to, line=line, patient=patient_row),
+            sender=sender,
+            body=body,
+            secure=secure,
+        )
 
 
 def smapi_message_send(
@@ -88,4 +85,4 @@ def smapi_message_send(
     practice = practice_get_for_enterprise(
         enterprise=smapi_key.enterprise_id, practice_id=practice_id
     )
-    return message_send(body=body, sender_kind=Message.SenderKind.SMAPI, practice=practice, to=to)
+    return message_send(to=ToNumber(practice, to), sender=Smapi(), body=body)
