@@ -35,7 +35,7 @@ from messaging.models import (
     SimulatorText,
 )
 from messaging.outbox import broker_backoff_reset
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Line, Practice
 from tests.factories import MessageFactory, PatientFactory, PatientPhoneFactory
 from tests.secure.conftest import token_in
@@ -145,11 +145,9 @@ def world(
     PatientPhoneFactory(patient=patient, number=PATIENT_PHONE)
     with django_capture_on_commit_callbacks(execute=True):
         secure = message_send(
-            practice=practice,
-            to=PATIENT_PHONE,
-            patient=patient,
+            to=ToNumber(practice, PATIENT_PHONE, patient=patient),
+            sender=Api(),
             body="Your results are ready.",
-            sender_kind=Message.SenderKind.API,
             secure=True,
         )
     notice = SimulatorText.objects.get(client_reference=str(secure.pk))

@@ -27,9 +27,9 @@ from django.utils import timezone
 from django.utils.log import configure_logging
 
 from artera.logging import redact
-from messaging.models import Message, SecureLink
+from messaging.models import SecureLink
 from messaging.secure_links import secure_link_token
-from messaging.services import message_send
+from messaging.services import Api, ToNumber, message_send
 from practices.models import Practice
 from tests.factories import PatientFactory, PatientPhoneFactory
 from webhooks.models import CallToTextWorkflow
@@ -95,12 +95,9 @@ def portal_link(
     api_client = api_client_create(enterprise=practice.enterprise, name="Epic").api_client
     with django_capture_on_commit_callbacks(execute=True):
         message = message_send(
-            practice=practice,
-            to=PHONE,
-            patient=patient,
+            to=ToNumber(practice, PHONE, patient=patient),
+            sender=Api(client=api_client),
             body=BODY,
-            sender_kind=Message.SenderKind.API,
-            sender_api_client=api_client,
             secure=True,
         )
     link = SecureLink.objects.get(message=message)

@@ -76,6 +76,7 @@ def send(
     def do(
         *,
         execute: bool = True,
+        to: str = PATIENT,
         sender: Sender | None = None,
         body: str = BODY,
         callback_url: str = "",
@@ -87,7 +88,7 @@ def send(
                 callback_url=callback_url,
                 metadata={"appointment": "A-17"} if metadata is None else metadata,
             )
-        kwargs: dict[str, Any] = {"to": ToNumber(practice, PATIENT), "sender": sender, "body": body}
+        kwargs: dict[str, Any] = {"to": ToNumber(practice, to), "sender": sender, "body": body}
         if not execute:
             return message_send(**kwargs)
         with django_capture_on_commit_callbacks(execute=True):
