@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from messaging.outbox import broker_backoff_reset
 from practices.models import Enterprise, Line, Practice
 from tests.factories import (
     EnterpriseFactory,
@@ -29,8 +33,49 @@ from tests.factories import (
     PracticeFactory,
     PracticeLocationFactory,
 )
+from webhooks import ssrf
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+# One namespace of Redis keys (pacing, rate limits) per test run, so runs sharing a Redis never
+# share a line's slots or a client's budget.
+RUN_ID = uuid.uuid4().hex[:8]
+NO_SUCH_HOST = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def simulated_carrier(settings: Any) -> None:
+    """The simulator plays the carrier and answers at once, on this run's own pacing keys; no
+    broker back-off is left over from an earlier test."""
+    settings.SMS_BACKEND = "simulator"
+    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
+    settings.SMS_SIMULATOR_LATENCY = 0
+    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    broker_backoff_reset()
+
+
+def own_rate_limits(settings: Any) -> None:
+    """This test counts against API and call-to-text limits of its own."""
+    settings.API_RATE_LIMIT_KEY_PREFIX = f"artera-test:{RUN_ID}:{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def dns_answers(
+    monkeypatch: pytest.MonkeyPatch, hosts: Mapping[str, list[str]] | None = None
+) -> Iterator[None]:
+    """Webhook URLs' host names resolve from `hosts` (any other name does not exist): no test
+    asks a real resolver, and the SSRF guard's cache starts and ends empty."""
+    answers = dict(hosts or {})
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise NO_SUCH_HOST
+        return answers[host]
+
+    monkeypatch.setattr(ssrf, "resolve_host", resolve)
+    ssrf.dns_cache_clear()
+    try:
+        yield
+    finally:
+        ssrf.dns_cache_clear()
 
 
 def wait_until(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,19 +33,17 @@ from messaging.models import (
     SimulatorNumber,
     SimulatorText,
 )
-from messaging.outbox import broker_backoff_reset
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Line, Practice
 from tests.factories import MessageFactory, PatientFactory, PatientPhoneFactory
 from tests.secure.conftest import token_in
-from webhooks import ssrf
+from tests.support import dns_answers, own_rate_limits, simulated_carrier
 from webhooks.api.serializers import METADATA_MAX_DEPTH
 from webhooks.models import CallToTextCall, IdempotencyKey, WebhookDelivery
 from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create
 
 pytestmark = pytest.mark.django_db
 
-RUN_ID = uuid.uuid4().hex[:8]
 TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://artera.example.org"
 PATIENT_PHONE = "+18185550142"
@@ -97,27 +94,17 @@ class World:
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    simulated_carrier(settings)
+    own_rate_limits(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     settings.TRUSTED_PROXY_COUNT = 0
-    settings.API_RATE_LIMIT_KEY_PREFIX = f"artera-test:{RUN_ID}:{uuid.uuid4().hex[:8]}"
     settings.API_TOKEN_RATE_LIMIT_PER_SECOND = 1000
     settings.API_TOKEN_RATE_LIMIT_BURST = 1000
     settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
     settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
     settings.PUBLIC_BASE_URL = PUBLIC
-
-    def no_dns(host: str, port: int) -> list[str]:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(ssrf, "resolve_host", no_dns)
-    ssrf.dns_cache_clear()
-    broker_backoff_reset()
-    yield
-    ssrf.dns_cache_clear()
+    with dns_answers(monkeypatch):
+        yield
 
 
 @pytest.fixture

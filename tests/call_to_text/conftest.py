@@ -8,7 +8,6 @@ stores has reached the simulated carrier when `hit` returns.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Protocol
@@ -23,24 +22,19 @@ from tests.factories import LineFactory, PracticeFactory
 
 # Real Celery workers on PostgreSQL + Redis (skipped otherwise), as the send path's tests use them.
 from tests.messaging.conftest import real_services, sms_worker  # noqa: F401
+from tests.support import own_rate_limits, simulated_carrier
 from webhooks.models import CallToTextWorkflow
 from webhooks.services import call_to_text_url, call_to_text_workflow_create
 
-RUN_ID = uuid.uuid4().hex[:8]
 CALLER = "+18185550142"
 MESSAGE = "This is {practiceName}. Sorry for the wait: reply here and we will help you by text."
 
 
 @pytest.fixture(autouse=True)
 def _call_to_text_settings(settings: Any) -> Iterator[None]:
-    settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    simulated_carrier(settings)
+    own_rate_limits(settings)
     settings.TRUSTED_PROXY_COUNT = 0
-    # Every test counts against limits of its own (in Redis when REDIS_URL is set).
-    settings.API_RATE_LIMIT_KEY_PREFIX = f"artera-test:{RUN_ID}:{uuid.uuid4().hex[:8]}"
-    broker_backoff_reset()
     yield
     broker_backoff_reset()
 

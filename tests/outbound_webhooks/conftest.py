@@ -9,8 +9,6 @@ refusal.
 from __future__ import annotations
 
 import datetime
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,41 +16,26 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message
-from messaging.outbox import broker_backoff_reset
 from messaging.services import Api, Sender, ToNumber, message_send
 from practices.models import Enterprise, Practice
-from tests.support import Receiver
-from webhooks import ssrf
+from tests.support import Receiver, dns_answers, simulated_carrier
 from webhooks.delivery import webhook_deliveries_sweep
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.services import ApiClientCredentials, api_client_create
 
 PATIENT = "+18185550101"
 BODY = "Your lab results are ready: glucose 212 mg/dL"
-RUN_ID = uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(autouse=True)
 def _outbound_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    simulated_carrier(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 5
     settings.WEBHOOK_RETRY_JITTER = 0.1
-
-    def fake_resolve(host: str, port: int) -> list[str]:
-        answer = {"intranet.example.org": ["10.1.2.3"], "emr.example.org": ["93.184.215.14"]}
-        if host not in answer:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return answer[host]
-
-    monkeypatch.setattr(ssrf, "resolve_host", fake_resolve)
-    ssrf.dns_cache_clear()
-    broker_backoff_reset()
-    yield
-    ssrf.dns_cache_clear()
+    hosts = {"intranet.example.org": ["10.1.2.3"], "emr.example.org": ["93.184.215.14"]}
+    with dns_answers(monkeypatch, hosts):
+        yield
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,12 +21,10 @@ from django.utils import timezone
 
 from channels_app.models import Patient, PatientChannel
 from messaging.models import Message, SecureLink, SimulatorText
-from messaging.outbox import broker_backoff_reset
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Enterprise, Practice
 from tests.factories import PatientFactory, PatientPhoneFactory
-from tests.support import Receiver
-from webhooks import ssrf
+from tests.support import Receiver, dns_answers, simulated_carrier
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials, api_client_create
 
@@ -35,15 +32,11 @@ PHONE = "+18185550142"
 DOB = datetime.date(1961, 7, 23)
 SECRET_TEXT = "Your biopsy result: benign. Dr. Patel will call you Tuesday."
 LINK_RE = re.compile(r"https?://\S+/secure/(?P<token>[A-Za-z0-9_-]+)/")
-RUN_ID = uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(autouse=True)
 def _secure_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    simulated_carrier(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 5
     settings.SECURE_LINK_TTL_DAYS = 7
@@ -53,15 +46,8 @@ def _secure_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
     settings.SECURE_CODE_TTL_MINUTES = 10
     settings.SECURE_CODE_RESEND_SECONDS = 60
     settings.SECURE_PORTAL_IDLE_MINUTES = 15
-
-    def no_dns(host: str, port: int) -> list[str]:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(ssrf, "resolve_host", no_dns)
-    ssrf.dns_cache_clear()
-    broker_backoff_reset()
-    yield
-    ssrf.dns_cache_clear()
+    with dns_answers(monkeypatch):
+        yield
 
 
 @pytest.fixture

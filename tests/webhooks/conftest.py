@@ -8,7 +8,6 @@ the simulated carrier before the request returns.
 from __future__ import annotations
 
 import base64
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,17 +18,14 @@ import pytest
 from django.test import Client
 
 from artera.celery import app as celery_app
-from messaging.outbox import broker_backoff_reset
 from practices.models import Enterprise, Practice
 from tests.factories import (
     EnterpriseFactory,
 )
-from tests.support import make_practice
-from webhooks import ssrf
+from tests.support import dns_answers, make_practice, own_rate_limits, simulated_carrier
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials, api_client_create
 
-RUN_ID = uuid.uuid4().hex[:8]
 MESSAGES_URL = "/api/v1/messages"
 TOKEN_URL = "/oauth/token/"
 
@@ -46,31 +42,18 @@ PRIVATE_HOSTS = {
 
 @pytest.fixture(autouse=True)
 def _api_test_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    simulated_carrier(settings)
+    own_rate_limits(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     settings.TRUSTED_PROXY_COUNT = 0
-    # Every test counts against limits of its own.
-    settings.API_RATE_LIMIT_KEY_PREFIX = f"artera-test:{RUN_ID}:{uuid.uuid4().hex[:8]}"
     settings.API_TOKEN_RATE_LIMIT_PER_SECOND = 1000
     settings.API_TOKEN_RATE_LIMIT_BURST = 1000
-
-    def fake_resolve(host: str, port: int) -> list[str]:
-        answer = {**PUBLIC_HOSTS, **PRIVATE_HOSTS, "localhost": ["127.0.0.1", "::1"]}.get(host)
-        if answer is None:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return answer
-
-    monkeypatch.setattr(ssrf, "resolve_host", fake_resolve)
-    ssrf.dns_cache_clear()
     was_eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
-    broker_backoff_reset()
-    yield
+    hosts = {**PUBLIC_HOSTS, **PRIVATE_HOSTS, "localhost": ["127.0.0.1", "::1"]}
+    with dns_answers(monkeypatch, hosts):
+        yield
     celery_app.conf.task_always_eager = was_eager
-    ssrf.dns_cache_clear()
 
 
 @pytest.fixture
