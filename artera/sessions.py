@@ -3,7 +3,7 @@
 A session ends `SESSION_COOKIE_AGE` seconds (`SESSION_IDLE_SECONDS`, 15 minutes) after the last
 request that counted as activity: `SESSION_SAVE_EVERY_REQUEST` saves it, and so pushes its
 expiry, on every request except the passive ones (polls, presence heartbeats; see
-`channels_app.views.passive`). The session store keeps its expiry date to itself, so the
+`inbox.views.passive`). The session store keeps its expiry date to itself, so the
 middleware below stamps the time of each save that counts into the session: from it, any tab can
 ask the server how long the session has left (`session_seconds_left`) and see that a colleague's
 click in another tab, or in the admin, kept it alive.

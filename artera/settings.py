@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "practices",
     "channels_app",
     "messaging",
+    "inbox",
     "webhooks",
 ]
 

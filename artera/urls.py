@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from channels_app.views import SignOutView
+from inbox.views import SignOutView
 
 admin.site.site_header = "Artera administration"
 admin.site.site_title = "Artera admin"
@@ -16,7 +16,7 @@ urlpatterns = [
     # Sign-out also clears what the browser kept (Clear-Site-Data); the rest is Django's.
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("channels_app.urls")),
+    path("", include("inbox.urls")),
     path("", include("messaging.urls")),
     # /oauth/token/ and /api/ (MAPI, SMAPI, the OpenAPI schema and docs).
     path("", include("webhooks.urls")),

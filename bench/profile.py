@@ -104,7 +104,15 @@ def record(
 def format_summary(summary: dict[str, Any]) -> str:
     if "error" in summary:
         return f"  {summary['error']}"
-    project = ("artera/", "messaging/", "webhooks/", "channels_app/", "practices/", "bench/")
+    project = (
+        "artera/",
+        "messaging/",
+        "webhooks/",
+        "channels_app/",
+        "inbox/",
+        "practices/",
+        "bench/",
+    )
     lines = [f"  {summary['samples']} samples while handling a request or running a task"]
     lines.append("  inclusive, the product's functions:")
     for frame, share in summary["inclusive"]:

@@ -98,7 +98,7 @@ def test_enterprise_wide_patient_search_follows_the_setting(
 def test_keyset_pagination_walks_every_channel_once(
     staff_a: Any, practice_a: Practice, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("channels_app.views.INBOX_PAGE_SIZE", 3)
+    monkeypatch.setattr("inbox.views.INBOX_PAGE_SIZE", 3)
     now = timezone.now()
     for i in range(7):
         channel = _named(practice_a, f"Person{i}", "Paged")

@@ -52,7 +52,7 @@ def _walk(client: Any, url: str) -> list[str]:
 def test_a_member_of_two_practices_pages_through_both_newest_first(
     staff_a: Any, practice_a: Practice, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("channels_app.views.INBOX_PAGE_SIZE", 3)
+    monkeypatch.setattr("inbox.views.INBOX_PAGE_SIZE", 3)
     sibling = PracticeFactory(enterprise=practice_a.enterprise, name="Sibling Clinic")
     LineFactory(practice=sibling)
     Membership.objects.create(user=staff_a, practice=sibling)
@@ -68,7 +68,7 @@ def test_a_member_of_two_practices_pages_through_both_newest_first(
 def test_search_merges_names_known_numbers_and_digits_without_repeats(
     staff_a: Any, practice_a: Practice, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("channels_app.views.INBOX_PAGE_SIZE", 2)
+    monkeypatch.setattr("inbox.views.INBOX_PAGE_SIZE", 2)
     by_name = _named(practice_a, "Person0", "Merged", phone="+18185550400")
     known = PatientFactory(
         enterprise=practice_a.enterprise, first_name="Person1", last_name="Merged"
@@ -98,7 +98,7 @@ def test_search_by_a_common_name_finds_the_same_conversations(
     client = client_for(staff_a)
     listed = _walk(client, "/inbox/?q=merged")
 
-    monkeypatch.setattr("channels_app.selectors.NAMED_PATIENTS_LISTED", 2)
+    monkeypatch.setattr("inbox.selectors.NAMED_PATIENTS_LISTED", 2)
 
     assert _walk(client, "/inbox/?q=merged") == listed == [f"Person{i}" for i in range(4)]
 

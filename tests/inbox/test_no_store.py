@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from channels_app.models import PatientChannel
-from channels_app.selectors import inbox_stamp
+from inbox.selectors import inbox_stamp
 from tests.conftest import client_for
 from tests.factories import MessageFactory
 from webhooks.services import api_client_create

@@ -9,7 +9,7 @@ import zoneinfo
 from django.template import Context, Template
 from django.utils import timezone
 
-from channels_app.templatetags.inbox import clock, iso
+from inbox.templatetags.inbox import clock, iso
 
 ZONE = zoneinfo.ZoneInfo("America/Chicago")
 MOMENTS = [
@@ -35,7 +35,7 @@ def test_iso_and_clock_are_the_date_filter() -> None:
 
 
 def test_the_title_of_a_time_is_what_localize_writes() -> None:
-    from channels_app.templatetags.inbox import _moment, _words
+    from inbox.templatetags.inbox import _moment, _words
 
     for value in MOMENTS:
         local = timezone.localtime(value, ZONE)

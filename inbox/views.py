@@ -26,6 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from artera.clientaddr import client_ip
 from artera.errors import ApplicationError, NotFound
 from artera.sessions import session_mark_passive, session_seconds_left
+from channels_app import services
+from channels_app.models import Notification, PatientChannel
 from messaging import replies
 from practices.models import Language, Membership, QuickResponse, SmartPhrase
 from practices.selectors import (
@@ -34,9 +36,7 @@ from practices.selectors import (
     practice_members,
 )
 
-from . import services
 from .forms import NoteForm, QuickResponseForm, ReplyForm, SmartPhraseForm
-from .models import Notification, PatientChannel
 from .selectors import (
     InboxFilters,
     channel_get_for_user,
@@ -175,7 +175,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "channels_app/inbox.html",
+        "inbox/inbox.html",
         {
             **_list_context(request, filters),
             "status_choices": [("open", "Open"), ("closed", "Closed"), ("all", "All")],
@@ -198,9 +198,7 @@ def inbox_live(request: HttpRequest) -> HttpResponse:
     if request.GET.get("since") == stamp:
         return HttpResponse(status=204)
     filters = InboxFilters.from_query(request.GET.dict())
-    return render(
-        request, "channels_app/_channel_list.html", _list_context(request, filters, stamp=stamp)
-    )
+    return render(request, "inbox/_channel_list.html", _list_context(request, filters, stamp=stamp))
 
 
 def _list_context(
@@ -228,7 +226,7 @@ def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
     thread = channel_thread(channel=channel)
     return render(
         request,
-        "channels_app/thread.html",
+        "inbox/thread.html",
         {
             **_thread_context(request, channel, thread=thread),
             "form": ReplyForm(
@@ -261,7 +259,7 @@ def channel_live(request: HttpRequest, channel_id: str) -> HttpResponse:
     channel = _channel_or_404(request, channel_id)
     return render(
         request,
-        "channels_app/_live.html",
+        "inbox/_live.html",
         _thread_context(request, channel, thread=channel_thread(channel=channel), stamp=stamp),
     )
 
@@ -297,7 +295,7 @@ def channel_presence(request: HttpRequest, channel_id: str) -> HttpResponse:
     services.presence_touch(channel=channel, user=request.user)
     return render(
         request,
-        "channels_app/_presence.html",
+        "inbox/_presence.html",
         {"channel": channel, "viewers": channel_viewers(channel=channel, user=request.user)},
     )
 
@@ -329,7 +327,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
                 return redirect("channel", channel_id=channel.pk)
             response = render(
                 request,
-                "channels_app/_composer.html",
+                "inbox/_composer.html",
                 {
                     "channel": channel,
                     "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
@@ -350,7 +348,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
         form = _bound_with_errors(ReplyForm(data), form)
     response = render(
         request,
-        "channels_app/_composer.html",
+        "inbox/_composer.html",
         {"channel": channel, "form": form, "collision": collision},
     )
     if collision is not None:
@@ -380,7 +378,7 @@ def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
             if not request.htmx:  # type: ignore[attr-defined]
                 return redirect("channel", channel_id=channel.pk)
             response = render(
-                request, "channels_app/_note_form.html", {"channel": channel, "note_form": form}
+                request, "inbox/_note_form.html", {"channel": channel, "note_form": form}
             )
             response["HX-Trigger"] = THREAD_CHANGED
             return response
@@ -388,7 +386,7 @@ def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
         for error in form.errors.get("body", []):
             flash.error(request, str(error))
         return redirect("channel", channel_id=channel.pk)
-    return render(request, "channels_app/_note_form.html", {"channel": channel, "note_form": form})
+    return render(request, "inbox/_note_form.html", {"channel": channel, "note_form": form})
 
 
 def _channel_action(
@@ -404,9 +402,7 @@ def _channel_action(
             flash.error(request, exc.message)
         if not request.htmx:  # type: ignore[attr-defined]
             return redirect("channel", channel_id=channel.pk)
-        response = render(
-            request, "channels_app/_thread_header.html", _header_context(request, channel)
-        )
+        response = render(request, "inbox/_thread_header.html", _header_context(request, channel))
         response["HX-Trigger"] = THREAD_CHANGED
         return response
 
@@ -471,7 +467,7 @@ def mentions(request: HttpRequest) -> HttpResponse:
         .select_related("channel__patient", "channel__known_patient", "note__author")
         .order_by("-created_at")[:100]
     )
-    return render(request, "channels_app/mentions.html", {"notifications": rows})
+    return render(request, "inbox/mentions.html", {"notifications": rows})
 
 
 # --- Smart phrases (a staff member's own) -------------------------------------------------------
@@ -509,7 +505,7 @@ def smart_phrases(request: HttpRequest, phrase_id: int | None = None) -> HttpRes
                 return redirect("smart-phrases")
     return render(
         request,
-        "channels_app/smart_phrases.html",
+        "inbox/smart_phrases.html",
         {
             "form": form,
             "editing": phrase,
@@ -555,7 +551,7 @@ def quick_responses(
                 return redirect("quick-responses", practice_id=practice.pk)
     return render(
         request,
-        "channels_app/quick_responses.html",
+        "inbox/quick_responses.html",
         {
             "practice": practice,
             "form": form,

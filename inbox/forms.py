@@ -6,9 +6,8 @@ from typing import Any
 
 from django import forms
 
+from channels_app.services import NOTE_MAX_LENGTH
 from practices.models import QUICK_RESPONSE_MAX_LENGTH, Language
-
-from .services import NOTE_MAX_LENGTH
 
 # The send path allows 1600 characters; the `!!` prefix is removed before it counts.
 REPLY_MAX_LENGTH = 1602

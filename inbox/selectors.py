@@ -22,6 +22,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from artera.errors import NotFound
+from channels_app.models import (
+    ChannelEvent,
+    ChannelPresence,
+    ChannelRead,
+    InternalNote,
+    Patient,
+    PatientChannel,
+    PatientPhone,
+)
 from messaging.models import Message, MessageStatus, MessageStatusChange, MpspPrompt
 from practices.models import (
     BUILTIN_SMART_PHRASES,
@@ -32,16 +41,6 @@ from practices.models import (
     SmartPhrase,
 )
 from practices.selectors import practice_list_for_user
-
-from .models import (
-    ChannelEvent,
-    ChannelPresence,
-    ChannelRead,
-    InternalNote,
-    Patient,
-    PatientChannel,
-    PatientPhone,
-)
 
 INBOX_STATUSES = ("open", "closed", "all")
 INBOX_ASSIGNED = ("me", "unassigned")
