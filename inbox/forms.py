@@ -6,24 +6,29 @@ from typing import Any
 
 from django import forms
 
+from artera.bodies import COMPOSER_MAX_LENGTH, body_problem, reply_text
 from channels_app.services import NOTE_MAX_LENGTH
 from practices.models import QUICK_RESPONSE_MAX_LENGTH, Language
-
-# The send path allows 1600 characters; the `!!` prefix is removed before it counts.
-REPLY_MAX_LENGTH = 1602
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label="Message",
-        max_length=REPLY_MAX_LENGTH,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": COMPOSER_MAX_LENGTH}),
         error_messages={"required": "Write the text to send."},
     )
     secure = forms.BooleanField(label="Secure", required=False)
     seen = forms.CharField(required=False, widget=forms.HiddenInput)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_body(self) -> str:
+        """The body as typed, refused by the same rules as the send path's (`!!` not counted)."""
+        body: str = self.cleaned_data["body"]
+        problem = body_problem(reply_text(body)[0])
+        if problem is not None:
+            raise forms.ValidationError(problem.message, code=problem.code)
+        return body
 
 
 class NoteForm(forms.Form):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from artera.bodies import body_check
 from artera.errors import InvalidInput, NotFound
 from channels_app.models import PatientChannel
 from channels_app.services import channel_record_inbound
@@ -38,7 +39,7 @@ from .routing import (
     unverified_channel,
 )
 from .segments import segments_count
-from .send import body_check, phone_normalize
+from .send import phone_normalize
 
 logger = logging.getLogger(__name__)
 

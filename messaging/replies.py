@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from artera.bodies import reply_text
 from artera.errors import Conflict
 from channels_app.models import AuditLog, PatientChannel
 from channels_app.services import channel_read_mark
@@ -54,9 +55,9 @@ def channel_reply(
     the message the composer last saw (`seen_message_id`) stops the send with `ReplyCollision`.
     Sending answers the patient: the conversation no longer needs action.
     """
-    text = body.strip()
-    if text.startswith("!!"):
-        text, secure = text[2:].lstrip(), False
+    text, plain = reply_text(body)
+    if plain:
+        secure = False
     if not channel.is_verified:
         secure = False
     if not confirmed:

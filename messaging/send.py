@@ -24,7 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from artera.errors import ApplicationError, InvalidInput, NotFound, Refused, invalid_input_from
+from artera.bodies import body_check
+from artera.errors import ApplicationError, NotFound, Refused, invalid_input_from
 from artera.phones import normalize_us_phone
 from channels_app.models import Patient, PatientChannel
 from channels_app.services import channel_get_or_create, channel_record_outbound
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from webhooks.models import ApiClient, CallToTextWorkflow
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_LENGTH = 1600
 
 
 @dataclass(frozen=True)
@@ -238,18 +237,6 @@ def phone_normalize(raw: str | PhoneNumber, *, field: str) -> str:
         return normalize_us_phone(raw)
     except ValidationError as exc:
         raise invalid_input_from(exc, field=field) from exc
-
-
-def body_check(body: object) -> None:
-    """Refuse an empty or too long text (`empty_body`, `body_too_long`)."""
-    if not isinstance(body, str) or not body.strip():
-        raise InvalidInput("Write the text to send.", code="empty_body", field="body")
-    if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput(
-            f"A text can be at most {MAX_BODY_LENGTH} characters (this one has {len(body)}).",
-            code="body_too_long",
-            field="body",
-        )
 
 
 def _sending_line(practice: Practice, line: Line | None) -> Line:

@@ -14,6 +14,8 @@ from the real module. Nothing inside `messaging` imports this module.
 
 from __future__ import annotations
 
+from artera.bodies import MAX_BODY_LENGTH
+
 from .dispatch import (
     DispatchOutcome,
     DispatchState,
@@ -24,7 +26,6 @@ from .dispatch import (
 from .inbound import INBOUND_MAX_LENGTH, message_receive_inbound, message_receive_secure_reply
 from .links import short_link_follow
 from .send import (
-    MAX_BODY_LENGTH,
     Api,
     Automation,
     CallToText,

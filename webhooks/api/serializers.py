@@ -22,10 +22,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
 
+from artera.bodies import MAX_BODY_LENGTH, body_problem
 from artera.jsonbody import json_depth
 from artera.phones import normalize_us_phone
 from messaging.models import ErrorCode, Message, MessageStatus
-from messaging.services import MAX_BODY_LENGTH
 from webhooks.ssrf import WEBHOOK_URL_MAX_LENGTH, UnsafeWebhookUrl, webhook_url_check
 
 METADATA_MAX_BYTES = 2048
@@ -161,13 +161,9 @@ class BodyField(StrictCharField):
 
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data)
-        if not text.strip():
-            raise ValidationError("Write the text to send.", code="empty_body")
-        if len(text) > MAX_BODY_LENGTH:
-            raise ValidationError(
-                f"A text can be at most {MAX_BODY_LENGTH} characters (this one has {len(text)}).",
-                code="body_too_long",
-            )
+        problem = body_problem(text)
+        if problem is not None:
+            raise ValidationError(problem.message, code=problem.code)
         return text
 
 
