@@ -22,8 +22,7 @@ BAD_BODIES = [
     pytest.param(
         "x" * (MAX_BODY_LENGTH + 1),
         "body_too_long",
-        f"A text can be at most {MAX_BODY_LENGTH} characters (this one has "
-        f"{MAX_BODY_LENGTH + 1}).",
+        f"A text can be at most {MAX_BODY_LENGTH} characters (this one has {MAX_BODY_LENGTH + 1}).",
         id="too-long",
     ),
 ]
