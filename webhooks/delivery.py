@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -217,16 +218,12 @@ def patient_response_event_store(event: InboundMessageReceived) -> None:
 def webhook_delivery_enqueue(delivery_id: uuid.UUID, attempt_count: int) -> bool:
     """Publish the attempt task (`artera.outbox`: no publish is tried while the broker backs
     off); when the broker is unreachable the sweep takes over (False)."""
-    from .tasks import webhook_deliver
-
     return task_publish(
         webhook_deliver, str(delivery_id), attempt_count, queue=settings.WEBHOOK_CELERY_QUEUE
     )
 
 
 def _enqueue_on_commit(delivery_id: uuid.UUID, attempt_count: int) -> None:
-    from .tasks import webhook_deliver
-
     publish_on_commit(
         webhook_deliver, str(delivery_id), attempt_count, queue=settings.WEBHOOK_CELERY_QUEUE
     )
@@ -373,6 +370,16 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID, attempt_count: int) -> s
         delivery.status,
     )
     return delivery.status
+
+
+@shared_task(name="webhooks.tasks.webhook_deliver", ignore_result=True)
+def webhook_deliver(delivery_id: str, attempt_count: int) -> str:
+    """The attempt's Celery task (queue `artera-webhooks`): ids in, safe to run twice. It lives
+    beside the code that publishes it, so publishing needs no import inside a function;
+    `webhooks.tasks` re-exports it for the worker's autodiscovery."""
+    return webhook_delivery_attempt(
+        delivery_id=uuid.UUID(delivery_id), attempt_count=int(attempt_count)
+    )
 
 
 _ATTEMPT_FIELDS = [
