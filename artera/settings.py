@@ -313,6 +313,11 @@ OAUTH2_PROVIDER = {
 }
 # The HMAC key of client secrets; unset: derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
 API_CLIENT_SECRET_HASH_KEY = env_str("API_CLIENT_SECRET_HASH_KEY")
+# Each web process remembers a bearer token's client for this many seconds (0: never), so a
+# MAPI request costs no query to identify its caller. A token revoked, a client switched off, a
+# scope taken away or an address allowlist narrowed elsewhere takes effect within this delay;
+# in the process that made the change (e.g. Django admin), at once.
+API_TOKEN_CACHE_SECONDS = env_float("API_TOKEN_CACHE_SECONDS", 5)
 # Request bodies of the JSON API (a 1600-character text and 2 KB of metadata fit many times).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 # Per API client (or SMAPI key): requests per second on average, and the largest burst. 0 turns

@@ -13,6 +13,7 @@ from django.test import Client
 
 from artera.celery import app as celery_app
 from practices.models import Membership, Practice
+from webhooks.api.authentication import token_cache
 
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
 
@@ -61,6 +62,12 @@ def _tasks_run_in_process() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = was_eager
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_tokens() -> None:
+    """A rolled-back test deletes its tokens without a signal: forget what the API remembered."""
+    token_cache().forget_all()
 
 
 @pytest.fixture(autouse=True)

@@ -6,25 +6,39 @@ is the tenant: `request.auth` is the `AccessToken`, `request.auth.application.ap
 client. This does what django-oauth-toolkit's `OAuth2Authentication` does for a bearer token
 (expiry, RFC 8707 audience), without building an oauthlib request per call, and adds what it does
 not know about: the client being switched off, its IP allowlist, and its current scopes.
+
+The token, its application and its client are remembered per process for
+`API_TOKEN_CACHE_SECONDS` (`TokenCache`), so a steady caller costs no query to authenticate.
+Expiry and the audience are still checked on every request. What changes elsewhere — a token
+revoked, a client switched off, a scope taken away, an allowlist narrowed — holds within that
+delay; a change saved or deleted through the ORM in this process forgets the entries at once.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import TokenHasScope
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, Application
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from artera.clientaddr import client_ip
+from artera.reload import reload_on
 from artera.secrets import token_hash
 from webhooks.models import ApiClient, SmapiKey
 
@@ -32,6 +46,58 @@ from .network import ip_allowed
 
 # `SmapiKey.last_used_at` is a hint for admins, not an audit log: written at most this often.
 SMAPI_LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
+
+
+class TokenCache:
+    """Token checksum → the `AccessToken` (with its application and `ApiClient` loaded), kept
+    for `API_TOKEN_CACHE_SECONDS` on this process's clock. Only tokens of a client are
+    remembered: an unknown token, or one whose client is missing, is looked up again next time
+    (a token issued a moment ago must work at once). At most `max_entries` are kept; past that
+    the cache starts again empty, which only costs the queries it saves."""
+
+    def __init__(self, *, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock: Callable[[], float] = time.monotonic
+        self._entries: dict[str, tuple[float, AccessToken]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, checksum: str, load: Callable[[], AccessToken | None]) -> AccessToken | None:
+        now = self.clock()
+        entry = self._entries.get(checksum)
+        if entry is not None and now - entry[0] < self.ttl:
+            return entry[1]
+        access_token = load()
+        with self._lock:
+            if access_token is None or api_client_of_token(access_token) is None or self.ttl <= 0:
+                self._entries.pop(checksum, None)
+            else:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[checksum] = (now, access_token)
+        return access_token
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@reload_on("API_TOKEN_CACHE_SECONDS")
+@functools.cache
+def token_cache() -> TokenCache:
+    """This process's `TokenCache` (rebuilt when the setting changes)."""
+    return TokenCache(ttl=float(settings.API_TOKEN_CACHE_SECONDS))
+
+
+@receiver(post_save, sender=AccessToken)
+@receiver(post_delete, sender=AccessToken)
+@receiver(post_save, sender=Application)
+@receiver(post_delete, sender=Application)
+@receiver(post_save, sender=ApiClient)
+@receiver(post_delete, sender=ApiClient)
+def _credentials_changed(**kwargs: object) -> None:
+    """A change made in this process holds at once here (other processes: within the delay)."""
+    token_cache().forget_all()
 
 
 def _failed(message: str, code: str) -> exceptions.AuthenticationFailed:
@@ -51,10 +117,14 @@ class ApiClientAuthentication(BaseAuthentication):
         token = credentials.strip()
         if scheme.lower() != "bearer" or not token:
             raise _failed("Send the token as `Authorization: Bearer <token>`.", "invalid_token")
-        access_token = (
-            AccessToken.objects.select_related("application__api_client")
-            .filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
-            .first()
+        checksum = hashlib.sha256(token.encode()).hexdigest()
+        access_token = token_cache().get(
+            checksum,
+            lambda: (
+                AccessToken.objects.select_related("application__api_client")
+                .filter(token_checksum=checksum)
+                .first()
+            ),
         )
         if access_token is None:
             raise _failed("This access token is not valid.", "invalid_token")
