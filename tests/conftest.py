@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from artera.celery import app as celery_app
 from practices.models import Membership, Practice
@@ -18,7 +17,7 @@ from webhooks.api.authentication import token_cache
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
 
 # Shared helpers and the enterprise/practice/line/receiver fixtures of the integration suites.
-pytest_plugins = ["tests.support"]
+pytest_plugins = ["tests.support.fixtures"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -119,9 +118,3 @@ def staff_b(practice_b: Practice):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def superuser(db: None):  # type: ignore[no-untyped-def]
     return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import secrets
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 from channels_app.models import Patient, PatientChannel, PatientPhone
 from messaging.models import Message
@@ -191,3 +195,19 @@ class OptOutFactory(factory.django.DjangoModelFactory):
     line = factory.SubFactory(LineFactory)
     phone = factory.Sequence(lambda n: us_number(n + 5000))
     keyword = "STOP"
+
+
+def access_token_create(
+    *,
+    application: Any,
+    scope: str = "messages:send messages:read",
+    expires_in: datetime.timedelta = datetime.timedelta(hours=1),
+) -> tuple[AccessToken, str]:
+    """A token stored as the token endpoint stores it (hashed); returns it and its bearer value.
+    For expired tokens, or tokens of an application without an API client."""
+    raw = secrets.token_urlsafe(24)
+    token = AccessToken(application=application, scope=scope, expires=timezone.now() + expires_in)
+    token._raw_token = raw  # DOT derives token_checksum from it and stores no plaintext
+    token.token = ""
+    token.save()
+    return token, raw

@@ -36,8 +36,8 @@ from messaging.models import (
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Line, Practice
 from tests.factories import MessageFactory, PatientFactory, PatientPhoneFactory
-from tests.secure.conftest import token_in
 from tests.support import dns_answers, own_rate_limits, simulated_carrier
+from tests.support.portal import token_in
 from webhooks.api.serializers import METADATA_MAX_DEPTH
 from webhooks.models import CallToTextCall, IdempotencyKey, WebhookDelivery
 from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -19,15 +19,10 @@ from django.test import Client
 from messaging.outbox import broker_backoff_reset
 from practices.models import Line, Practice
 from tests.factories import LineFactory, PracticeFactory
-
-# Real Celery workers on PostgreSQL + Redis (skipped otherwise), as the send path's tests use them.
-from tests.messaging.conftest import real_services, sms_worker  # noqa: F401
 from tests.support import own_rate_limits, simulated_carrier
+from tests.support.call_to_text import CALLER, MESSAGE, Hit
 from webhooks.models import CallToTextWorkflow
 from webhooks.services import call_to_text_url, call_to_text_workflow_create
-
-CALLER = "+18185550142"
-MESSAGE = "This is {practiceName}. Sorry for the wait: reply here and we will help you by text."
 
 
 @pytest.fixture(autouse=True)
@@ -82,18 +77,6 @@ def token(workflow_and_token: tuple[CallToTextWorkflow, str]) -> str:
     return workflow_and_token[1]
 
 
-class Hit(Protocol):
-    def __call__(
-        self,
-        token: str,
-        caller: Any = CALLER,
-        *,
-        via: str = "query",
-        path: str = "",
-        **extra: Any,
-    ) -> Any: ...
-
-
 @pytest.fixture
 def hit(client: Client, django_capture_on_commit_callbacks: Callable[..., Any]) -> Hit:
     """Call a workflow's URL with CALLER_ID_NUMBER `caller` (None: without it).
@@ -121,10 +104,3 @@ def hit(client: Client, django_capture_on_commit_callbacks: Callable[..., Any]) 
         raise ValueError(via)
 
     return call
-
-
-def simulator_texts(client: Client, number: str) -> list[dict[str, Any]]:
-    response = client.get("/simulator/api/messages", {"to": number})
-    assert response.status_code == 200
-    results: list[dict[str, Any]] = response.json()["results"]
-    return results

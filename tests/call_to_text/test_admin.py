@@ -14,10 +14,9 @@ from django.test import Client
 
 from artera.secrets import token_hash
 from practices.models import Line
-from tests.conftest import client_for
+from tests.support import client_for
+from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextWorkflow
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

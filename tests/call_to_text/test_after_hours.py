@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from messaging.models import Message
 from practices.models import Holiday, Line, PracticeHours
+from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextCall
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from messaging.models import Message
+from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextCall
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

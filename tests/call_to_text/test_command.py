@@ -17,9 +17,8 @@ from django.core.management import CommandError, call_command
 from artera.secrets import token_hash
 from practices.models import Line
 from tests.factories import LineFactory
+from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextWorkflow
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

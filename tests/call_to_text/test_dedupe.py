@@ -12,9 +12,8 @@ from django.db import close_old_connections, connection
 from django.test import Client
 
 from messaging.models import Message
+from tests.support.call_to_text import CALLER, Hit, simulator_texts
 from webhooks.models import CallToTextCall, CallToTextWorkflow
-
-from .conftest import CALLER, Hit, simulator_texts
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,6 @@ from django.test import Client
 from channels_app.models import PatientChannel
 from messaging.models import Message, MessageStatus
 from practices.models import Line, Membership
-from tests.conftest import client_for
 from tests.factories import (
     LineFactory,
     MembershipFactory,
@@ -19,9 +18,9 @@ from tests.factories import (
     PatientPhoneFactory,
     PracticeFactory,
 )
+from tests.support import client_for
+from tests.support.call_to_text import CALLER, Hit, simulator_texts
 from webhooks.models import CallToTextWorkflow
-
-from .conftest import CALLER, Hit, simulator_texts
 
 pytestmark = pytest.mark.django_db
 

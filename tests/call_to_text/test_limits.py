@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from messaging.models import Message
+from tests.support.call_to_text import Hit
 from webhooks.api import throttling
 from webhooks.models import CallToTextCall, CallToTextWorkflow
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,9 @@ from artera.secrets import token_hash
 from messaging.models import Message
 from practices.models import Line
 from tests.factories import LineFactory, PracticeFactory
+from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextWorkflow
 from webhooks.services import call_to_text_token_regenerate, call_to_text_workflow_create
-
-from .conftest import Hit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,8 @@ from django.test import Client
 
 from channels_app.models import PatientChannel
 from messaging.models import Message, OptOut
+from tests.support.call_to_text import CALLER, Hit, simulator_texts
 from webhooks.models import CallToTextCall, CallToTextWorkflow
-
-from .conftest import CALLER, Hit, simulator_texts
 
 pytestmark = pytest.mark.django_db
 

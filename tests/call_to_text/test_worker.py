@@ -11,10 +11,10 @@ from django.test import Client
 
 from messaging.models import Message, MessageStatus, SimulatorNumber
 from practices.models import Line
-from tests.messaging.conftest import CeleryWorker, wait_until
+from tests.support import wait_until
+from tests.support.call_to_text import CALLER
+from tests.support.workers import CeleryWorker
 from webhooks.services import call_to_text_url
-
-from .conftest import CALLER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

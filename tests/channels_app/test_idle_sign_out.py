@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from artera import sessions
-from tests.conftest import client_for
 from tests.factories import TEST_PASSWORD, PatientChannelFactory
+from tests.support import client_for
 
 STATUS_URL = "/inbox/session/"
 

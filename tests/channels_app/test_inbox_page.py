@@ -6,7 +6,6 @@ from django.test import Client
 
 from channels_app.models import PatientChannel
 from practices.models import Membership
-from tests.conftest import client_for
 from tests.factories import (
     TEST_PASSWORD,
     LineFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     PatientFactory,
     PracticeFactory,
 )
+from tests.support import client_for
 
 
 def _channel(practice, **kwargs) -> PatientChannel:  # type: ignore[no-untyped-def]

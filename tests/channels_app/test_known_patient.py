@@ -58,7 +58,7 @@ def test_another_enterprise_patient_is_never_shown(practice_a, practice_b) -> No
 
 
 def test_known_name_appears_in_the_inbox(practice_a, staff_a) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import client_for
+    from tests.support import client_for
 
     practice_a.enterprise.allow_enterprise_patient_access = True
     practice_a.enterprise.save()

@@ -10,13 +10,11 @@ environment variables an operator would set), so it never takes another run's wo
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +24,14 @@ from django.db import connection
 
 from artera.celery import app as celery_app
 from messaging.outbox import broker_backoff_reset
-from tests.messaging.conftest import (
-    PACING_PREFIX,
+from tests.support import PACING_PREFIX, ServiceProcess, free_port
+from tests.support.deploy import Deployment
+from tests.support.workers import (
     CeleryWorker,
-    _forget_queue,
-    _redis_reachable,
-    _test_database_url,
+    forget_queue,
+    redis_reachable,
+    worker_database_url,
 )
-from tests.support import ServiceProcess
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -52,35 +44,21 @@ def _answers(url: str) -> bool:
         return False
 
 
-@dataclass
-class Deployment:
-    base_url: str
-    web: ServiceProcess
-    worker: CeleryWorker
-    beat: ServiceProcess
-    queues: tuple[str, str, str]
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name} ---\n{p.log()[-4000:]}" for p in (self.web, self.worker, self.beat)
-        )
-
-
 @pytest.fixture
 def deployment(settings: Any, tmp_path: Path, transactional_db: None) -> Iterator[Deployment]:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://… (and REDIS_URL)")
     redis_url = settings.REDIS_URL
-    if not redis_url or not _redis_reachable(redis_url):
+    if not redis_url or not redis_reachable(redis_url):
         pytest.skip("needs a reachable Redis: set REDIS_URL=redis://…")
     run = uuid.uuid4().hex[:8]
     queues = (f"deploy-{run}-sms", f"deploy-{run}-webhooks", f"deploy-{run}-default")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "artera.settings",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "SMS_BACKEND": "simulator",
@@ -151,4 +129,4 @@ def deployment(settings: Any, tmp_path: Path, transactional_db: None) -> Iterato
         broker_backoff_reset()
         client = redis.Redis.from_url(redis_url)
         for queue in queues:
-            _forget_queue(client, queue)
+            forget_queue(client, queue)

@@ -21,9 +21,9 @@ from django.db import connection, connections
 from messaging.models import Message, SimulatorText
 from practices.models import Practice
 from tests.support import wait_until
+from tests.support.deploy import Deployment
 from webhooks.services import api_client_create
 
-from .conftest import Deployment
 from .http import access_token, request
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,11 +11,11 @@ from standardwebhooks import Webhook
 from messaging.models import Message, SimulatorText
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Practice
-from tests.messaging.conftest import use_broker
 from tests.support import Receiver, wait_until
+from tests.support.deploy import Deployment
+from tests.support.workers import use_broker
 from webhooks.services import api_client_create
 
-from .conftest import Deployment
 from .http import access_token, request
 
 pytestmark = pytest.mark.django_db(transaction=True)

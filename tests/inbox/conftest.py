@@ -38,7 +38,3 @@ def verified_channel(practice_a: Practice) -> PatientChannel:
 @pytest.fixture
 def unverified_channel(practice_a: Practice) -> PatientChannel:
     return PatientChannelFactory(line=practice_a.lines.get(), phone="+18185550102")
-
-
-def channel_url(channel: PatientChannel, suffix: str = "") -> str:
-    return f"/inbox/channels/{channel.pk}/{suffix}"

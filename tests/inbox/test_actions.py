@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels_app.models import ChannelEvent, PatientChannel
-from tests.conftest import client_for
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import client_for
 from tests.factories import PatientChannelFactory, PatientFactory
+from tests.support import client_for
 
 GARBAGE = ["not-a-uuid", "", "1' OR 1=1", "9" * 40, "\x00"]
 

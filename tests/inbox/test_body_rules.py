@@ -14,7 +14,7 @@ from channels_app.models import PatientChannel
 from inbox.forms import ReplyForm
 from messaging.models import Message
 from messaging.services import Staff, ToChannel, message_send
-from tests.conftest import client_for
+from tests.support import client_for
 from webhooks.api.serializers import BodyField
 
 BAD_BODIES = [

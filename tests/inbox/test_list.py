@@ -11,7 +11,6 @@ from django.utils import timezone
 from channels_app.models import PatientChannel
 from messaging.models import Message
 from practices.models import Practice
-from tests.conftest import client_for
 from tests.factories import (
     LineFactory,
     MessageFactory,
@@ -20,8 +19,7 @@ from tests.factories import (
     PatientPhoneFactory,
     PracticeFactory,
 )
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 
 def _named(practice: Practice, first: str, last: str, **kwargs: Any) -> PatientChannel:

@@ -13,7 +13,6 @@ from django.utils import timezone
 from channels_app.models import PatientChannel
 from messaging.models import Message
 from practices.models import Membership, Practice
-from tests.conftest import client_for
 from tests.factories import (
     LineFactory,
     MessageFactory,
@@ -22,6 +21,7 @@ from tests.factories import (
     PatientPhoneFactory,
     PracticeFactory,
 )
+from tests.support import client_for
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 

@@ -11,10 +11,8 @@ from django.utils import timezone
 from channels_app.models import PatientChannel
 from messaging.models import Message
 from messaging.services import message_status_apply
-from tests.conftest import client_for
 from tests.factories import MessageFactory
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 
 def _stamp(html: str, element_id: str) -> str:

@@ -12,11 +12,9 @@ from django.test import Client
 
 from channels_app.models import PatientChannel
 from inbox.selectors import inbox_stamp
-from tests.conftest import client_for
 from tests.factories import MessageFactory
+from tests.support import channel_url, client_for
 from webhooks.services import api_client_create
-
-from .conftest import channel_url
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

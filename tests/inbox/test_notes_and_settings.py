@@ -6,10 +6,8 @@ from typing import Any
 
 from channels_app.models import InternalNote, Notification, PatientChannel
 from practices.models import Practice, QuickResponse, SmartPhrase
-from tests.conftest import client_for
 from tests.factories import QuickResponseFactory, SmartPhraseFactory
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 
 def test_a_mention_notifies_a_member_of_the_practice_only(

@@ -8,10 +8,8 @@ from typing import Any
 from channels_app.models import AuditLog, PatientChannel
 from messaging.models import Message, OptOut
 from messaging.services import message_sms_text
-from tests.conftest import client_for
 from tests.factories import MessageFactory
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -10,10 +10,8 @@ from django.utils import timezone
 
 from channels_app.models import AuditLog, ChannelEvent, InternalNote, PatientChannel
 from messaging.models import Message, MessageStatusChange, MpspPrompt
-from tests.conftest import client_for
 from tests.factories import MessageFactory
-
-from .conftest import channel_url
+from tests.support import channel_url, client_for
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 

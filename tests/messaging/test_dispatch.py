@@ -24,7 +24,8 @@ from messaging.services import (
 )
 from messaging.tasks import message_dispatch as message_dispatch_task
 from practices.models import Line
-from tests.messaging.conftest import _free_port, use_broker
+from tests.support import free_port
+from tests.support.workers import use_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,7 +153,7 @@ def test_sweeper_re_enqueues_due_messages_only(line: Line, settings: Any) -> Non
 def unreachable_broker() -> Iterator[None]:
     """Publish to a port nobody listens on: a stopped broker."""
     broker_url = celery_app.conf.broker_url
-    use_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    use_broker(f"redis://127.0.0.1:{free_port()}/0")
     celery_app.conf.task_always_eager = False
     yield
     use_broker(broker_url)

@@ -17,7 +17,7 @@ from messaging.models import Message, MessageStatus, MessageStatusChange
 from messaging.services import message_status_apply, message_status_report
 from practices.models import Line
 from tests.factories import MessageFactory
-from tests.messaging.conftest import wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,8 +19,8 @@ from messaging import outbox
 from messaging.models import Message, MessageStatus, SimulatorNumber, SimulatorText
 from messaging.services import Api, ToNumber, message_send, message_status_report
 from practices.models import Line
-
-from .conftest import CeleryWorker, PrivateRedis, use_broker, wait_until
+from tests.support import wait_until
+from tests.support.workers import CeleryWorker, PrivateRedis, use_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,23 +8,17 @@ refusal.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from messaging.models import Message
 from messaging.services import Api, Sender, ToNumber, message_send
-from practices.models import Enterprise, Practice
+from practices.models import Practice
 from tests.support import Receiver, dns_answers, simulated_carrier
-from webhooks.delivery import webhook_deliveries_sweep
-from webhooks.models import ApiClient, WebhookDelivery
-from webhooks.services import ApiClientCredentials, api_client_create
-
-PATIENT = "+18185550101"
-BODY = "Your lab results are ready: glucose 212 mg/dL"
+from tests.support.webhooks import BODY, PATIENT
+from webhooks.models import ApiClient
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +33,8 @@ def _outbound_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 @pytest.fixture
-def credentials(enterprise: Enterprise, receiver: Receiver) -> ApiClientCredentials:
-    return api_client_create(enterprise=enterprise, name="Epic", webhook_url=receiver.url)
-
-
-@pytest.fixture
-def api_client(credentials: ApiClientCredentials) -> ApiClient:
-    return credentials.api_client
+def webhook_url(receiver: Receiver) -> str:
+    return receiver.url
 
 
 @pytest.fixture
@@ -80,25 +69,3 @@ def send(
         return message
 
     return do
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[..., Any]:
-    """Run `fn(**kwargs)` and then whatever it enqueued on commit (tasks run in-process)."""
-
-    def do(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(**kwargs)
-
-    return do
-
-
-def make_due(delivery: WebhookDelivery) -> None:
-    """Pretend the time until the next attempt has passed (the schedule is in the database)."""
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        next_attempt_at=timezone.now() - datetime.timedelta(seconds=1)
-    )
-
-
-def sweep(run: Callable[..., Any]) -> int:
-    return int(run(webhook_deliveries_sweep))

@@ -14,8 +14,7 @@ from standardwebhooks import Webhook
 
 from messaging.models import Message
 from messaging.services import message_status_report
-from tests.conftest import client_for
-from tests.support import Answer, Receiver
+from tests.support import Answer, Receiver, client_for
 from webhooks.models import ApiClient, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db

@@ -16,17 +16,11 @@ from artera import outbox
 from artera.celery import app as celery_app
 from messaging.models import Message
 from messaging.services import message_status_report
-from tests.messaging.conftest import (  # the fixtures, for this module
-    PrivateRedis,
-    private_redis,  # noqa: F401
-    real_services,  # noqa: F401
-    use_broker,
-)
+from tests.support.webhooks import make_due
+from tests.support.workers import PrivateRedis, use_broker
 from webhooks import tasks
 from webhooks.delivery import webhook_deliveries_sweep
 from webhooks.models import WebhookDelivery
-
-from .conftest import make_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +36,7 @@ class Clock:
 
 
 def test_a_broker_outage_costs_one_publish_attempt_and_the_sweep_catches_up(
-    private_redis: PrivateRedis,  # noqa: F811 (the fixture imported above)
+    private_redis: PrivateRedis,
     send: Callable[..., Message],
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,

@@ -14,11 +14,10 @@ from messaging.models import Message, MessageStatus, SimulatorText
 from messaging.services import Api, Sender, Smapi, Staff, message_status_report
 from messaging.simulator import simulator_report
 from tests.support import Receiver
+from tests.support.webhooks import BODY, PATIENT
 from webhooks.delivery import message_status_event_store
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.services import api_client_create
-
-from .conftest import BODY, PATIENT
 
 pytestmark = pytest.mark.django_db
 

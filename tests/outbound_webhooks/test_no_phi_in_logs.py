@@ -13,8 +13,7 @@ from messaging.models import Message
 from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Answer, Receiver
-
-from .conftest import BODY, PATIENT, make_due, sweep
+from tests.support.webhooks import BODY, PATIENT, make_due, sweep
 
 pytestmark = pytest.mark.django_db
 

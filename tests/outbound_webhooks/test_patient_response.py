@@ -15,10 +15,9 @@ from messaging.services import Staff, message_receive_secure_reply
 from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Receiver
+from tests.support.webhooks import PATIENT
 from webhooks.models import WebhookDelivery
 from webhooks.services import ApiClientCredentials
-
-from .conftest import PATIENT
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,9 @@ from django.utils.http import http_date
 from messaging.models import Message, MessageStatus
 from messaging.services import message_status_report
 from tests.support import Answer, Receiver
+from tests.support.webhooks import make_due, sweep
 from webhooks.delivery import webhook_delivery_attempt, webhook_delivery_redeliver
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-
-from .conftest import make_due, sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -18,19 +18,11 @@ from django.db import connection
 from artera.celery import app as celery_app
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Practice
-from tests.messaging.conftest import (
-    PACING_PREFIX,
-    CeleryWorker,
-    _forget_queue,
-    _redis_reachable,
-    _test_database_url,
-    wait_until,
-)
-from tests.support import Answer, Receiver
+from tests.support import PACING_PREFIX, Answer, Receiver, wait_until
+from tests.support.webhooks import PATIENT
+from tests.support.workers import CeleryWorker, forget_queue, redis_reachable, worker_database_url
 from webhooks.delivery import webhook_deliveries_sweep
 from webhooks.models import ApiClient, WebhookDelivery
-
-from .conftest import PATIENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +32,7 @@ def worker(settings: Any, tmp_path: Path) -> Iterator[CeleryWorker]:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://… (and REDIS_URL)")
     url = settings.REDIS_URL
-    if not url or not _redis_reachable(url):
+    if not url or not redis_reachable(url):
         pytest.skip("needs a reachable Redis: set REDIS_URL=redis://…")
     # One queue of this test's own for both the send path and webhooks: no other worker
     # takes these tasks, and this worker takes no one else's.
@@ -51,7 +43,7 @@ def worker(settings: Any, tmp_path: Path) -> Iterator[CeleryWorker]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "artera.settings",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": url,
         "CELERY_BROKER_URL": url,
         "SMS_BACKEND": "simulator",
@@ -69,7 +61,7 @@ def worker(settings: Any, tmp_path: Path) -> Iterator[CeleryWorker]:
     finally:
         started.stop()
         celery_app.conf.task_always_eager = True
-        _forget_queue(redis.Redis.from_url(url), queue)
+        forget_queue(redis.Redis.from_url(url), queue)
 
 
 def test_a_real_worker_retries_from_the_database_schedule(

@@ -17,13 +17,12 @@ from messaging.models import Message, SecureLink, SimulatorNumber
 from messaging.selectors import message_get_for_api_client
 from messaging.services import message_receive_inbound
 from practices.models import Membership, Practice
-from tests.conftest import client_for
 from tests.factories import MembershipFactory
-from tests.webhooks.conftest import get_token
+from tests.support import client_for
+from tests.support.api import get_token
+from tests.support.portal import PHONE, Visitor, age, carried_to, link_token
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials
-
-from .conftest import PHONE, Visitor, age, carried_to, link_token
 
 pytestmark = pytest.mark.django_db
 

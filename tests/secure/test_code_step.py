@@ -11,8 +11,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message, SecureLink
-
-from .conftest import SECRET_TEXT, Visitor, age, carried_to, link_token
+from tests.support.portal import SECRET_TEXT, Visitor, age, carried_to, link_token
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message, SecureLink
-
-from .conftest import SECRET_TEXT, Visitor, link_token
+from tests.support.portal import SECRET_TEXT, Visitor, link_token
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message, SecureAccessAttempt, SecureLink
-
-from .conftest import SECRET_TEXT, Visitor, carried_to, link_token
+from tests.support.portal import SECRET_TEXT, Visitor, carried_to, link_token
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ from messaging.replies import channel_reply
 from messaging.services import message_dispatch, message_sms_text
 from practices.models import Practice
 from tests.factories import MembershipFactory
-
-from .conftest import Visitor, age, link_token
+from tests.support.portal import Visitor, age, link_token
 
 pytestmark = pytest.mark.django_db
 

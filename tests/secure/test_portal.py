@@ -15,10 +15,9 @@ from messaging.models import Message, SecureAccessAttempt, SecureLink
 from messaging.simulator_phone import simulator_patient_texts
 from practices.models import Line
 from tests.support import Receiver
+from tests.support.portal import DOB, PHONE, SECRET_TEXT, Visitor, link_token
 from webhooks.models import WebhookDelivery
 from webhooks.services import ApiClientCredentials
-
-from .conftest import DOB, PHONE, SECRET_TEXT, Visitor, link_token
 
 pytestmark = pytest.mark.django_db
 

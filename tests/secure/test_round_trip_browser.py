@@ -20,9 +20,8 @@ from channels_app.models import PatientChannel
 from messaging.models import Message, SecureAccessAttempt
 from practices.models import Practice
 from tests.support import Receiver
+from tests.support.portal import PHONE, SECRET_TEXT, token_in
 from webhooks.services import ApiClientCredentials
-
-from .conftest import PHONE, SECRET_TEXT, token_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -169,8 +168,7 @@ def test_code_step_and_lockout_in_the_browser(
 ) -> None:
     """An old link asks for the texted code; five wrong answers show the lock."""
     from messaging.models import SecureLink, SimulatorText
-
-    from .conftest import age, link_token
+    from tests.support.portal import age, link_token
 
     message = send_secure()
     age(SecureLink.objects.get(message=message), hours=30)

@@ -11,8 +11,7 @@ from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.utils import timezone
 
 from messaging.models import Message
-
-from .conftest import SECRET_TEXT, Visitor, link_token
+from tests.support.portal import SECRET_TEXT, Visitor, link_token
 
 pytestmark = pytest.mark.django_db
 

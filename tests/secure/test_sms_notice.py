@@ -24,8 +24,7 @@ from messaging.services import (
 )
 from practices.models import Practice
 from tests.factories import MembershipFactory, PatientFactory
-
-from .conftest import PHONE, SECRET_TEXT, carried_to, link_token
+from tests.support.portal import PHONE, SECRET_TEXT, carried_to, link_token
 
 pytestmark = pytest.mark.django_db
 

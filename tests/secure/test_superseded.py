@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from messaging.models import Message, SecureLink
-
-from .conftest import SECRET_TEXT, Visitor, carried_to, link_token
+from tests.support.portal import SECRET_TEXT, Visitor, carried_to, link_token
 
 pytestmark = pytest.mark.django_db
 

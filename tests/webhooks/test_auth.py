@@ -13,12 +13,10 @@ from oauth2_provider.models import Application
 
 from messaging.models import Message
 from practices.models import Practice
-from tests.factories import MessageFactory
+from tests.factories import MessageFactory, access_token_create
+from tests.support.api import MESSAGES_URL, ApiCaller, assert_error, basic_auth, message_payload
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials
-
-from .conftest import MESSAGES_URL, ApiCaller, assert_error, basic_auth, message_payload
-from .factories import access_token_create
 
 pytestmark = pytest.mark.django_db
 

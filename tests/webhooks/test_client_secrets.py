@@ -11,9 +11,8 @@ from oauth2_provider.models import AccessToken, Application
 
 from artera.secrets import CLIENT_SECRET_ALGORITHM, client_secret_check, client_secret_make
 from practices.models import Enterprise
+from tests.support.api import basic_auth, token_request
 from webhooks.services import ApiClientCredentials, api_client_create
-
-from .conftest import basic_auth, token_request
 
 pytestmark = pytest.mark.django_db
 

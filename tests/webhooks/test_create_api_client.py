@@ -10,10 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from practices.models import Enterprise
+from tests.support.api import get_token
 from webhooks.models import ApiClient
 from webhooks.services import ApiClientCredentials
-
-from .conftest import get_token
 
 pytestmark = pytest.mark.django_db
 

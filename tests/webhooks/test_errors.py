@@ -13,9 +13,8 @@ from channels_app.models import Patient, PatientChannel, PatientPhone
 from messaging.models import Message, OptOut, ShortLink, SimulatorText
 from practices.models import Line, Practice
 from tests.factories import LineFactory
+from tests.support.api import MESSAGES_URL, ApiCaller, assert_error, message_payload
 from webhooks.models import IdempotencyKey
-
-from .conftest import MESSAGES_URL, ApiCaller, assert_error, message_payload
 
 pytestmark = pytest.mark.django_db
 

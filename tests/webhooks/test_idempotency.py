@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from messaging.models import Message, OptOut, SimulatorText
 from practices.models import Line, Practice
+from tests.support.api import ApiCaller, assert_error, message_payload
 from webhooks.api.idempotency import idempotency_keys_purge
 from webhooks.api.tasks import idempotency_keys_purge as purge_task
 from webhooks.models import ApiClient, IdempotencyKey
-
-from .conftest import ApiCaller, assert_error, message_payload
 
 pytestmark = pytest.mark.django_db
 

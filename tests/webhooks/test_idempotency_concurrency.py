@@ -13,9 +13,8 @@ from django.test import Client
 from channels_app.models import Patient, PatientChannel
 from messaging.models import Message, SimulatorText
 from practices.models import Practice
+from tests.support.api import MESSAGES_URL, message_payload
 from webhooks.models import IdempotencyKey
-
-from .conftest import MESSAGES_URL, message_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

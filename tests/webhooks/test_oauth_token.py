@@ -10,9 +10,8 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
+from tests.support.api import TOKEN_URL, basic_auth, get_token, token_request, token_response
 from webhooks.services import ApiClientCredentials, api_client_create
-
-from .conftest import TOKEN_URL, basic_auth, get_token, token_request, token_response
 
 pytestmark = pytest.mark.django_db
 

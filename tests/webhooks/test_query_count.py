@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from practices.models import Practice
 from tests.factories import PatientFactory
-
-from .conftest import ApiCaller, message_payload
+from tests.support.api import ApiCaller, message_payload
 
 pytestmark = pytest.mark.django_db
 

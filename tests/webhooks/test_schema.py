@@ -20,9 +20,8 @@ from django.test import Client
 
 from practices.models import Enterprise, Line, Practice, PracticeLocation
 from tests.factories import PatientFactory
+from tests.support.api import get_token
 from webhooks.services import api_client_create, smapi_key_create
-
-from .conftest import get_token
 
 # The ids in the schema's examples, so example-based cases reach the accepted path.
 EXAMPLE_PRACTICE_ID = uuid.UUID("3fa85f64-5717-4562-b3fc-2c963f66afa6")

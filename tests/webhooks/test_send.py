@@ -12,10 +12,9 @@ from channels_app.models import Patient, PatientChannel, PatientPhone
 from messaging.models import Message, MessageStatus, SimulatorText
 from practices.models import Line, Practice
 from tests.factories import LineFactory, PatientFactory
+from tests.support.api import MESSAGES_URL, ApiCaller, message_payload
 from webhooks.api.serializers import MessageDetailSerializer, MessageSerializer
 from webhooks.models import ApiClient
-
-from .conftest import MESSAGES_URL, ApiCaller, message_payload
 
 pytestmark = pytest.mark.django_db
 

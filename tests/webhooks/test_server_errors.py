@@ -10,10 +10,9 @@ from django.test import Client
 
 from messaging.models import Message
 from practices.models import Practice
+from tests.support.api import MESSAGES_URL, ApiCaller, assert_error, message_payload
 from webhooks.api import views
 from webhooks.models import IdempotencyKey
-
-from .conftest import MESSAGES_URL, ApiCaller, assert_error, message_payload
 
 pytestmark = pytest.mark.django_db
 

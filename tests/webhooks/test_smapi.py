@@ -12,10 +12,9 @@ from django.utils import timezone
 
 from messaging.models import Message, SimulatorText
 from practices.models import Enterprise, Practice
+from tests.support.api import assert_error
 from webhooks.models import SmapiKey
 from webhooks.services import smapi_key_create
-
-from .conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 

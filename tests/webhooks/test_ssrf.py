@@ -10,10 +10,9 @@ import pytest
 
 from messaging.models import Message
 from practices.models import Practice
+from tests.support.api import ApiCaller, assert_error, message_payload
 from webhooks import ssrf
 from webhooks.ssrf import UnsafeWebhookUrl, is_public_address, webhook_url_check
-
-from .conftest import ApiCaller, assert_error, message_payload
 
 # Private IPv4 addresses inside IPv6 addresses: each reaches the IPv4 address through the
 # kernel's dual-stack sockets, a NAT64 gateway or a 6to4/Teredo relay. Never called; only refused.

@@ -10,9 +10,8 @@ import pytest
 from artera.ratelimit import OnRedisError
 from messaging.models import Message
 from practices.models import Practice
+from tests.support.api import ApiCaller, assert_error, message_payload
 from webhooks.api.throttling import limiter_get
-
-from .conftest import ApiCaller, assert_error, message_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ import pytest
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
+from tests.support.api import TOKEN_URL
 from webhooks.services import ApiClientCredentials
-
-from .conftest import TOKEN_URL
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import AccessToken
 
 from practices.models import Practice
+from tests.factories import access_token_create
+from tests.support.api import ApiCaller, assert_error, message_payload
 from webhooks.api.authentication import token_cache
 from webhooks.models import ApiClient
-
-from .conftest import ApiCaller, assert_error, message_payload
-from .factories import access_token_create
 
 pytestmark = pytest.mark.django_db
 

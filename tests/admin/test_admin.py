@@ -59,19 +59,7 @@ from practices.models import (
     QuickResponse,
     SmartPhrase,
 )
-from webhooks.models import (
-    ApiClient,
-    CallToTextWorkflow,
-    IdempotencyKey,
-    SmapiKey,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create
-
-from .conftest import client_for
-from .factories import (
+from tests.factories import (
     AfterHoursTranslationFactory,
     EnterpriseFactory,
     HolidayFactory,
@@ -90,6 +78,17 @@ from .factories import (
     SmartPhraseFactory,
     UserFactory,
 )
+from tests.support import client_for
+from webhooks.models import (
+    ApiClient,
+    CallToTextWorkflow,
+    IdempotencyKey,
+    SmapiKey,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from webhooks.services import api_client_create, call_to_text_workflow_create, smapi_key_create
 
 OUR_APPS = {"practices", "channels_app", "messaging", "webhooks"}
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)

@@ -1,8 +1,11 @@
 """Test helpers shared by several suites: a real webhook receiver on loopback, a subprocess
-(a worker, a web server) the test starts and stops, and the enterprise/practice/line every
-integration suite starts from.
+(a worker, a web server) the test starts and stops, settings every integration suite starts
+from, and a signed-in client.
 
-Suites import the fixtures they want into their conftest (`from tests.support import …`).
+Helpers live here and in this package's modules (`tests.support.api`, `.workers`, `.portal`);
+tests import them from here, never from a conftest. Fixtures shared by every folder are in
+`tests.support.fixtures` (a plugin of `tests/conftest.py`); a folder's conftest holds only the
+fixtures of that folder.
 """
 
 from __future__ import annotations
@@ -24,21 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from messaging.outbox import broker_backoff_reset
-from practices.models import Enterprise, Line, Practice
+from practices.models import Enterprise, Practice
 from tests.factories import (
-    EnterpriseFactory,
     LineFactory,
     PracticeFactory,
     PracticeLocationFactory,
 )
 from webhooks import ssrf
 
-BASE_DIR = Path(__file__).resolve().parents[1]
+BASE_DIR = Path(__file__).resolve().parents[2]
 # One namespace of Redis keys (pacing, rate limits) per test run, so runs sharing a Redis never
 # share a line's slots or a client's budget.
 RUN_ID = uuid.uuid4().hex[:8]
+PACING_PREFIX = f"artera-test:{RUN_ID}:pacing"
 NO_SUCH_HOST = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
 
@@ -46,9 +50,9 @@ def simulated_carrier(settings: Any) -> None:
     """The simulator plays the carrier and answers at once, on this run's own pacing keys; no
     broker back-off is left over from an earlier test."""
     settings.SMS_BACKEND = "simulator"
-    settings.SMS_PACING_KEY_PREFIX = f"artera-test:{RUN_ID}:pacing"
-    settings.SMS_SIMULATOR_LATENCY = 0
-    settings.SMS_SIMULATOR_REPORT_DELAY = 0
+    settings.SMS_PACING_KEY_PREFIX = PACING_PREFIX
+    settings.SMS_SIMULATOR_LATENCY = 0.0
+    settings.SMS_SIMULATOR_REPORT_DELAY = 0.0
     broker_backoff_reset()
 
 
@@ -256,24 +260,19 @@ def make_practice(enterprise: Enterprise, name: str = "", location_id: str = "")
     return practice
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
+def client_for(user: Any) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
-@pytest.fixture
-def enterprise(db: None) -> Enterprise:
-    result: Enterprise = EnterpriseFactory(name="Acme Health")
-    return result
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def practice(enterprise: Enterprise) -> Practice:
-    return make_practice(enterprise, "Acme Clinic", location_id="DEP100")
-
-
-@pytest.fixture
-def line(practice: Practice) -> Line:
-    return practice.lines.get(is_default=True)
+def channel_url(channel: Any, suffix: str = "") -> str:
+    """The inbox page of a conversation (or one of its actions)."""
+    return f"/inbox/channels/{channel.pk}/{suffix}"
