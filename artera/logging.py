@@ -13,7 +13,7 @@ URL), and a traceback can quote an exception message that holds any of these.
 `redact`, and does the same to the traceback and stack text, and replaces the `request` the
 record carries (which a handler could print, path and all) by its redacted description. What it
 cannot recognise (a name, a date of birth, a message body) must simply never be logged: the code
-logs ids, and the tests in tests/artera/test_log_redaction.py check the request paths end to end.
+logs ids, and the tests in tests/platform/test_log_redaction.py check the request paths end to end.
 """
 
 from __future__ import annotations

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery._state import _set_task_join_will_block
 
 from artera.celery import app as celery_app
+from messaging.outbox import broker_backoff_reset
 from practices.models import Membership, Practice
 from webhooks.api.authentication import token_cache
 
 from .factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
+from .support import simulated_carrier
 
 # Shared helpers and the enterprise/practice/line/receiver fixtures of the integration suites.
 pytest_plugins = ["tests.support.fixtures"]
@@ -54,13 +57,26 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def _tasks_run_in_process() -> Iterator[None]:
     """Tasks run eagerly in every test, even when REDIS_URL names a broker (as in CI).
 
-    Tests about the worker itself (tests/messaging) start real Celery workers and switch this
-    off explicitly; nothing else may leave work queued in a broker.
+    Tests about the worker itself (`sms_worker`, `real_services`) start real Celery workers and
+    switch this off explicitly; nothing else may leave work queued in a broker.
     """
     was_eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = was_eager
+    # An eager `delay()` flips a process-wide "inside a task" flag and puts the old value back;
+    # threads doing it at once (the inbound concurrency tests) can leave it set, and a later
+    # test's `result.get()` would then refuse to run. celery.contrib.testing resets it the same way.
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def _simulated_carrier(settings: Any) -> Iterator[None]:
+    """Every test's texts go to the simulator, which answers at once, on this run's own pacing
+    keys; no broker back-off outlives the test that caused it."""
+    simulated_carrier(settings)
+    yield
+    broker_backoff_reset()
 
 
 @pytest.fixture(autouse=True)

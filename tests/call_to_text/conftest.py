@@ -8,7 +8,7 @@ stores has reached the simulated carrier when `hit` returns.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -16,22 +16,18 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from messaging.outbox import broker_backoff_reset
 from practices.models import Line, Practice
 from tests.factories import LineFactory, PracticeFactory
-from tests.support import own_rate_limits, simulated_carrier
+from tests.support import own_rate_limits
 from tests.support.call_to_text import CALLER, MESSAGE, Hit
 from webhooks.models import CallToTextWorkflow
 from webhooks.services import call_to_text_url, call_to_text_workflow_create
 
 
 @pytest.fixture(autouse=True)
-def _call_to_text_settings(settings: Any) -> Iterator[None]:
-    simulated_carrier(settings)
+def _call_to_text_settings(settings: Any) -> None:
     own_rate_limits(settings)
     settings.TRUSTED_PROXY_COUNT = 0
-    yield
-    broker_backoff_reset()
 
 
 @pytest.fixture

@@ -22,6 +22,13 @@ from django.utils import timezone
 
 ACCEPT_THEN_FAIL = "accept-then-fail"
 
+# The credentials and public address the Twilio tests configure, and Twilio's callback paths.
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC = "https://artera.example.org"
+STATUS_PATH = "/webhooks/sms/twilio/status/"
+INBOUND_PATH = "/webhooks/sms/twilio/"
+
 
 @dataclass
 class FakeTwilio:

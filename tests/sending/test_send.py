@@ -224,7 +224,7 @@ def test_secure_message_sends_only_a_notice(
     carried = SimulatorText.objects.get()
     assert "biopsy" not in carried.body
     assert line.practice.name in carried.body
-    # The link is an unguessable token, not the message's id (tests/secure).
+    # The link is an unguessable token, not the message's id (tests/portal).
     assert str(message.id) not in carried.body
     assert "/secure/" in carried.body
     assert message.body == "Your biopsy results are in."

@@ -19,14 +19,13 @@ from messaging.models import Message
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Enterprise, Practice
 from tests.factories import PatientFactory, PatientPhoneFactory
-from tests.support import Receiver, dns_answers, simulated_carrier
+from tests.support import Receiver, dns_answers
 from tests.support.portal import DOB, PHONE, SECRET_TEXT, Visitor
 from webhooks.models import ApiClient
 
 
 @pytest.fixture(autouse=True)
 def _secure_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    simulated_carrier(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 5
     settings.SECURE_LINK_TTL_DAYS = 7

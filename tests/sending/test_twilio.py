@@ -17,14 +17,18 @@ from messaging.models import Message, MessageStatusChange
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Line
 from tests.factories import MessageFactory
-
-from .twilio_fake import ACCEPT_THEN_FAIL, FakeTwilio
+from tests.support.twilio import (
+    ACCEPT_THEN_FAIL,
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    INBOUND_PATH,
+    PUBLIC,
+    STATUS_PATH,
+    FakeTwilio,
+)
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-PUBLIC = "https://artera.example.org"
 PATIENT = "+18185550101"
 
 
@@ -170,10 +174,6 @@ def test_http_exchanges_are_logged_without_secrets(
 
 
 # --- Signatures ---------------------------------------------------------------------------------
-
-
-STATUS_PATH = "/webhooks/sms/twilio/status/"
-INBOUND_PATH = "/webhooks/sms/twilio/"
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The idle sign-out, on the server: how long a session has left (and that asking, or a poll,
 does not extend it while any real request does), "Stay signed in", the sign-in form's return to
 the page, and what sign-out tells the browser to forget. The browser side is
-tests/browser/test_idle_sign_out.py."""
+tests/platform/test_idle_sign_out_browser.py."""
 
 from __future__ import annotations
 

@@ -15,8 +15,7 @@ from artera.errors import InvalidInput
 from messaging.models import Message, SimulatorText
 from messaging.services import INBOUND_MAX_LENGTH, message_receive_inbound
 from practices.models import Line
-
-from .test_twilio import AUTH_TOKEN, INBOUND_PATH, PUBLIC
+from tests.support.twilio import AUTH_TOKEN, INBOUND_PATH, PUBLIC
 
 pytestmark = pytest.mark.django_db
 

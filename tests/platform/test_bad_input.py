@@ -36,7 +36,7 @@ from messaging.models import (
 from messaging.services import Api, ToNumber, message_send
 from practices.models import Line, Practice
 from tests.factories import MessageFactory, PatientFactory, PatientPhoneFactory
-from tests.support import dns_answers, own_rate_limits, simulated_carrier
+from tests.support import dns_answers, own_rate_limits
 from tests.support.portal import token_in
 from webhooks.api.serializers import METADATA_MAX_DEPTH
 from webhooks.models import CallToTextCall, IdempotencyKey, WebhookDelivery
@@ -94,7 +94,6 @@ class World:
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    simulated_carrier(settings)
     own_rate_limits(settings)
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     settings.TRUSTED_PROXY_COUNT = 0
