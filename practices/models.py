@@ -385,6 +385,26 @@ class Membership(models.Model):
         return f"{self.user} — {self.practice} ({self.get_role_display()})"
 
 
+class EnterpriseAdministrator(models.Model):
+    """The enterprise administrator role: a user who configures one enterprise (its practices,
+    lines, people and integrations) in Django admin. Not a platform superuser: everything they
+    see there is scoped to `enterprise`. A user administers at most one enterprise."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_administrator"
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="administrators"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "enterprise administrator"
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.enterprise} (enterprise administrator)"
+
+
 class QuickResponse(models.Model):
     """A practice's canned reply. A text that starts with `!!` is sent unsecured."""
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from artera.errors import NotFound
 
-from .models import Membership, Practice
+from .models import EnterpriseAdministrator, Membership, Practice
 
 
 def practice_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Practice]:
@@ -65,3 +65,15 @@ def _uuid_or_none(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def enterprise_id_administered_by_user(*, user: AbstractBaseUser | AnonymousUser) -> Any | None:
+    """The id of the enterprise `user` administers, or None (the enterprise administrator role;
+    platform superusers are not enterprise administrators unless given the role)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return (
+        EnterpriseAdministrator.objects.filter(user_id=user.pk)
+        .values_list("enterprise_id", flat=True)
+        .first()
+    )

@@ -1,0 +1,32 @@
+"""The enterprise administrator role: which enterprise a user administers."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from practices.models import EnterpriseAdministrator
+from practices.selectors import enterprise_id_administered_by_user
+from tests.factories import EnterpriseFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_administrator_administers_their_enterprise_only() -> None:
+    acme, other = EnterpriseFactory(name="Acme"), EnterpriseFactory(name="Other")
+    ada = UserFactory(username="ada", is_staff=True)
+    EnterpriseAdministrator.objects.create(user=ada, enterprise=acme)
+
+    assert enterprise_id_administered_by_user(user=ada) == acme.id
+    assert enterprise_id_administered_by_user(user=ada) != other.id
+
+
+def test_nobody_else_administers_an_enterprise() -> None:
+    EnterpriseFactory(name="Acme")
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    former = UserFactory(username="former", is_active=False)
+    EnterpriseAdministrator.objects.create(user=former, enterprise=EnterpriseFactory(name="Old"))
+
+    assert enterprise_id_administered_by_user(user=root) is None
+    assert enterprise_id_administered_by_user(user=former) is None
+    assert enterprise_id_administered_by_user(user=AnonymousUser()) is None
