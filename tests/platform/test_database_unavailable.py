@@ -13,21 +13,13 @@ from django.db import OperationalError, connection
 from django.test import Client
 
 from practices.models import Practice
-from tests.factories import LineFactory, MembershipFactory, PracticeFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory
 from webhooks.services import (
     ApiClientCredentials,
-    api_client_create,
     call_to_text_workflow_create,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def practice() -> Practice:
-    practice: Practice = PracticeFactory()
-    LineFactory(practice=practice, is_default=True)
-    return practice
 
 
 @pytest.fixture
@@ -65,11 +57,6 @@ def test_api_send(practice: Practice, database_down: None, url: str, auth: dict[
     body = {"to": "+18185550101", "body": "Hi", "practice_id": str(practice.pk)}
     response = Client().post(url, body, content_type="application/json", **auth)
     assert_json_503(response)
-
-
-@pytest.fixture
-def credentials(practice: Practice) -> ApiClientCredentials:
-    return api_client_create(enterprise=practice.enterprise, name="EMR")
 
 
 @pytest.fixture
