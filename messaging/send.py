@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -161,7 +162,7 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
         phone = phone_normalize(to.number, field="to")
     kind = sender.kind if isinstance(sender, Automation) else Message.Kind.CONVERSATION
     body_check(body)
-    line = _sending_line(practice, named_line)
+    line, opted_out = _sending_line(practice, named_line, phone)
     if patient is not None and patient.enterprise_id != practice.enterprise_id:
         raise NotFound("No such patient.", code="unknown_patient", field="patient")
     if secure and (patient is None or not patient.is_verified):
@@ -171,7 +172,7 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
             field="secure",
         )
     confirms_opt_out = isinstance(sender, Automation) and sender.confirms_opt_out
-    if not confirms_opt_out and OptOut.objects.filter(line=line, phone=phone).exists():
+    if opted_out and not confirms_opt_out:
         raise Refused(
             "This number has opted out of texts from this line.",
             code="recipient_opted_out",
@@ -239,21 +240,30 @@ def phone_normalize(raw: str | PhoneNumber, *, field: str) -> str:
         raise invalid_input_from(exc, field=field) from exc
 
 
-def _sending_line(practice: Practice, line: Line | None) -> Line:
+def _sending_line(practice: Practice, line: Line | None, phone: str) -> tuple[Line, bool]:
+    """The line to send from (`line`, else the practice's default) and whether `phone` has
+    opted out of it: one query for both when the default line is looked up."""
+    opted_out = Exists(OptOut.objects.filter(line=OuterRef("pk"), phone=phone))
     if line is None:
-        default = Line.objects.filter(practice=practice, is_default=True).first()
+        default = (
+            Line.objects.filter(practice=practice, is_default=True)
+            .annotate(phone_opted_out=opted_out)
+            .first()
+        )
         if default is None:
             raise Refused(
                 "This practice has no default line to send from; name a line.",
                 code="no_default_line",
                 field="line_id",
             )
-        line = default
+        line, is_opted_out = default, bool(default.phone_opted_out)
     elif line.practice_id != practice.pk:
         raise NotFound("No such line in this practice.", code="unknown_line", field="line_id")
+    else:
+        is_opted_out = OptOut.objects.filter(line=line, phone=phone).exists()
     if not line.is_active:
         raise Refused("This line is switched off.", code="line_inactive", field="line_id")
-    return line
+    return line, is_opted_out
 
 
 def _seconds(value: float) -> datetime.timedelta:

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 # As counted inside a test, where every transaction is a savepoint of the test's own (2 more
 # queries each than in production, where BEGIN/COMMIT are not counted):
-# token 1, practice 1, default line 1, opt-out 1, channel lookup 1, message + its history 2,
-# channel activity 1, message_send's transaction 2.
-BARE_SEND = 10
+# token 1, practice 1, the default line with the number's opt-out 1, channel lookup 1, message +
+# its history 2, channel activity 1, message_send's transaction 2.
+BARE_SEND = 9
 WITH_KEY = 4  # the key's transaction 2, its INSERT and the UPDATE with the response
 WITH_PATIENT = 3  # the patient lookup, and the transaction that holds it with the send
 NEW_CONVERSATION_AND_PATIENT = 7  # patient + phone + its transaction, channel + its savepoint
