@@ -42,7 +42,7 @@ COLLEAGUES = [
     ("bench-inbox-ari", "Ari", "Cohen"),
 ]
 HORIZON = datetime.timedelta(days=180)
-# The thread page of this channel shows its latest 200 messages and says older ones are hidden.
+# The thread page of this channel opens on its latest 50 messages; older ones load on demand.
 BUSY_CHANNEL_MESSAGES = 300
 # A few much longer conversations (a shared phone, a chronic patient) once the seed is large.
 HEAVY_CHANNEL_MESSAGES = (3000, 1200)

@@ -46,8 +46,10 @@ INBOX_STATUSES = ("open", "closed", "all")
 INBOX_ASSIGNED = ("me", "unassigned")
 # Who counts as "also viewing": their page refreshes its presence every 10 seconds.
 PRESENCE_WINDOW = datetime.timedelta(seconds=25)
-# The thread shows this many of the latest messages (older ones stay in admin and the API).
-THREAD_MESSAGE_LIMIT = 200
+# A thread opens on this many of its latest messages; older ones load a page at a time.
+THREAD_PAGE_SIZE = 50
+# The live timeline (everything from the oldest message the open page showed) stops growing here.
+THREAD_LIVE_LIMIT = 1000
 # What the thread shows of a message (`channel_thread` reads nothing else).
 THREAD_MESSAGE_FIELDS = (
     "id",
@@ -340,24 +342,60 @@ class ThreadEntry:
 class Thread:
     entries: list[ThreadEntry]
     latest_message: Message | None
-    truncated: bool
+    # The cursor of the oldest message shown, when older ones exist: "Load earlier messages"
+    # asks for the page before it, and the live timeline keeps everything from it on.
+    older: str | None
 
 
-def channel_thread(*, channel: PatientChannel) -> Thread:
-    """The thread of a channel the caller has already been allowed to see: messages (each with
-    its status `history`: `StatusStep`s, oldest first), internal notes, staff events, delivery
-    failures and shared-phone choices, oldest first. A security code is an event entry
-    ("security_code"), and its body is replaced by `SECURITY_CODE_REDACTED`. A fixed number of
-    queries whatever the thread's length.
+Cursor = tuple[datetime.datetime, uuid.UUID]
 
-    A thread is up to 200 messages and their histories: the messages carry only what the thread
-    shows (`THREAD_MESSAGE_FIELDS`) and the histories are plain tuples, since building whole
-    model rows for them was most of the time it took to read a thread."""
+
+def channel_thread(*, channel: PatientChannel, since: str = "") -> Thread:
+    """The live end of a channel's thread (the caller has been allowed to see the channel):
+    its latest `THREAD_PAGE_SIZE` messages, or, with `since` (a cursor the thread handed out as
+    `older`), every message from that one on, so that a page left open keeps what it showed as
+    new messages arrive (up to `THREAD_LIVE_LIMIT`). Notes, staff events, delivery failures and
+    shared-phone choices of the same stretch of time come with them, oldest first."""
+    start = _cursor_parse(since) if since else None
+    if start is None:
+        return _thread_window(channel, limit=THREAD_PAGE_SIZE)
+    return _thread_window(channel, from_=start, limit=THREAD_LIVE_LIMIT)
+
+
+def channel_thread_older(*, channel: PatientChannel, before: str) -> Thread:
+    """The `THREAD_PAGE_SIZE` messages (and the rest of the thread of that time) just before
+    the cursor `before`; its `older` asks for the page before that, back to the first message.
+    A cursor the thread did not make reads as "before the newest message", never as an error."""
+    end = _cursor_parse(before)
+    return _thread_window(channel, before=end, limit=THREAD_PAGE_SIZE)
+
+
+def _thread_window(
+    channel: PatientChannel,
+    *,
+    limit: int,
+    from_: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Thread:
+    """Messages of `channel` in keyset order (created_at, id): from `from_` on and/or strictly
+    before `before`, newest `limit` of them, with their status histories and the other entries
+    of the same time. A fixed number of queries whatever the thread's length.
+
+    The messages carry only what the thread shows (`THREAD_MESSAGE_FIELDS`) and the histories
+    are plain tuples, since building whole model rows for them was most of the time it took to
+    read a thread. A security code is an event entry ("security_code") whose body is replaced by
+    `SECURITY_CODE_REDACTED`."""
+    query = Message.objects.filter(channel=channel)
+    if from_ is not None:
+        at, pk = from_
+        query = query.filter(Q(created_at__gt=at) | Q(created_at=at, id__gte=pk))
+    if before is not None:
+        at, pk = before
+        query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
     messages = list(
-        Message.objects.filter(channel=channel)
-        .select_related("sender_user", "sender_api_client")
+        query.select_related("sender_user", "sender_api_client")
         .only(*THREAD_MESSAGE_FIELDS)
-        .order_by("-created_at")[: THREAD_MESSAGE_LIMIT + 1]
+        .order_by("-created_at", "-id")[: limit + 1]
     )
     histories: dict[uuid.UUID, list[StatusStep]] = {}
     steps = (
@@ -372,9 +410,16 @@ def channel_thread(*, channel: PatientChannel) -> Thread:
         if message.kind == Message.Kind.SECURITY_CODE:
             # The code is the patient's secret: its text never reaches a staff page.
             message.body = message.staff_body
-    truncated = len(messages) > THREAD_MESSAGE_LIMIT
-    messages = messages[:THREAD_MESSAGE_LIMIT][::-1]
-    since = messages[0].created_at if truncated else None
+    has_older = len(messages) > limit
+    messages = messages[:limit][::-1]
+    oldest = messages[0] if messages else None
+    # The stretch of time these messages cover: from the oldest shown (from the beginning when
+    # it is the first message) to just before the next page's first message.
+    if from_ is not None:
+        since: datetime.datetime | None = from_[0]
+    else:
+        since = oldest.created_at if oldest is not None and has_older else None
+    until = before[0] if before is not None else None
     entries = [
         ThreadEntry(
             "security_code" if m.kind == Message.Kind.SECURITY_CODE else "message",
@@ -397,6 +442,9 @@ def channel_thread(*, channel: PatientChannel) -> Thread:
     if since is not None:
         notes, events = notes.filter(created_at__gte=since), events.filter(created_at__gte=since)
         prompts = prompts.filter(resolved_at__gte=since)
+    if until is not None:
+        notes, events = notes.filter(created_at__lt=until), events.filter(created_at__lt=until)
+        prompts = prompts.filter(resolved_at__lt=until)
     entries += [ThreadEntry("note", n.created_at, n) for n in notes]
     entries += [ThreadEntry("event", e.created_at, e) for e in events]
     for prompt in prompts:
@@ -414,7 +462,9 @@ def channel_thread(*, channel: PatientChannel) -> Thread:
         )
     entries.sort(key=lambda entry: entry.at)
     return Thread(
-        entries=entries, latest_message=messages[-1] if messages else None, truncated=truncated
+        entries=entries,
+        latest_message=messages[-1] if messages else None,
+        older=f"{oldest.created_at.isoformat()}~{oldest.pk}" if has_older and oldest else None,
     )
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("inbox/channels/<str:channel_id>/", views.channel_detail, name="channel"),
     path("inbox/channels/<str:channel_id>/live/", views.channel_live, name="channel-live"),
+    path("inbox/channels/<str:channel_id>/older/", views.channel_older, name="channel-older"),
     path(
         "inbox/channels/<str:channel_id>/presence/",
         views.channel_presence,

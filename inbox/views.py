@@ -43,6 +43,7 @@ from .selectors import (
     channel_page_for_user,
     channel_stamp_for_user,
     channel_thread,
+    channel_thread_older,
     channel_viewers,
     inbox_stamp,
     patient_get_for_user,
@@ -229,6 +230,7 @@ def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
         "inbox/thread.html",
         {
             **_thread_context(request, channel, thread=thread),
+            "anchor": thread.older or "",
             "form": ReplyForm(
                 initial={
                     "secure": channel.is_verified,
@@ -257,11 +259,27 @@ def channel_live(request: HttpRequest, channel_id: str) -> HttpResponse:
     if request.GET.get("since") == stamp:
         return HttpResponse(status=204)
     channel = _channel_or_404(request, channel_id)
+    anchor = request.GET.get("from", "")
     return render(
         request,
         "inbox/_live.html",
-        _thread_context(request, channel, thread=channel_thread(channel=channel), stamp=stamp),
+        {
+            **_thread_context(
+                request, channel, thread=channel_thread(channel=channel, since=anchor), stamp=stamp
+            ),
+            "anchor": anchor,
+        },
     )
+
+
+@login_required
+@require_GET
+def channel_older(request: HttpRequest, channel_id: str) -> HttpResponse:
+    """One page of earlier messages (keyset, `?before=` the cursor the thread handed out),
+    back to the first message of the conversation."""
+    channel = _channel_or_404(request, channel_id)
+    thread = channel_thread_older(channel=channel, before=request.GET.get("before", ""))
+    return render(request, "inbox/_older.html", {"channel": channel, "thread": thread})
 
 
 def _thread_context(

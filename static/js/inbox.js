@@ -74,10 +74,15 @@
 
   var stickToBottom = true;
 
+  // The thread scrolls in #thread-scroll: earlier pages (#older) above the live timeline.
+  function scrollBox() {
+    return document.getElementById("thread-scroll");
+  }
+
   function scrollTimeline() {
-    var timeline = document.getElementById("timeline");
-    if (timeline && stickToBottom) {
-      timeline.scrollTop = timeline.scrollHeight;
+    var box = scrollBox();
+    if (box && stickToBottom) {
+      box.scrollTop = box.scrollHeight;
     }
   }
 
@@ -123,15 +128,32 @@
   });
 
   document.addEventListener("scroll", function (event) {
-    if (event.target && event.target.id === "timeline") {
+    if (event.target && event.target.id === "thread-scroll") {
       stickToBottom = nearBottom(event.target);
     }
   }, true);
 
+  // An earlier page goes in above what the reader is looking at: keep that where it is.
+  var heightBeforeOlder = null;
+
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var timeline = document.getElementById("timeline");
-    if (timeline && event.detail.target === timeline) {
-      stickToBottom = nearBottom(timeline);
+    var box = scrollBox();
+    if (!box) {
+      return;
+    }
+    if (event.detail.target && event.detail.target.id === "timeline") {
+      stickToBottom = nearBottom(box);
+    } else if (event.detail.target && event.detail.target.classList.contains("older-more")) {
+      stickToBottom = false;
+      heightBeforeOlder = box.scrollHeight;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var box = scrollBox();
+    if (box && heightBeforeOlder !== null) {
+      box.scrollTop += box.scrollHeight - heightBeforeOlder;
+      heightBeforeOlder = null;
     }
   });
 

@@ -7,6 +7,7 @@ starts in this directory, so a parallel run can take them away.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -17,10 +18,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from channels_app.models import PatientChannel
+from messaging.models import Message
 from messaging.services import Api, Staff, ToChannel, ToNumber, message_send
 from practices.models import Practice
 from tests.factories import (
     TEST_PASSWORD,
+    MessageFactory,
     PatientFactory,
     PatientPhoneFactory,
     QuickResponseFactory,
@@ -247,3 +250,39 @@ def test_a_colleagues_reply_while_typing_needs_a_second_click(
     expect(page.get_by_role("alert")).to_contain_text("Dana Reyes replied while you were typing")
     page.get_by_role("button", name="Send anyway").click()
     expect(page.locator("#timeline")).to_contain_text("I will call you", timeout=8_000)
+
+
+def test_earlier_messages_load_back_to_the_first_without_losing_the_place(
+    page: Page, live_server: Any, staff_a: Any, practice_a: Practice, ana: Any
+) -> None:
+    """A 230-message conversation opens at its newest text; "Load earlier messages" brings
+    older pages in above, keeping the text the reader was on in view, back to the first."""
+    first = message_send(to=ToNumber(practice_a, PHONE, patient=ana), sender=Api(), body="Note 0.")
+    start = first.created_at
+    later = [MessageFactory.build(channel=first.channel, body=f"Note {i}.") for i in range(1, 230)]
+    Message.objects.bulk_create(later)
+    for i, message in enumerate(later, start=1):
+        message.created_at = start + datetime.timedelta(seconds=i)
+    Message.objects.bulk_update(later, ["created_at"])
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_viewport_size({"width": 1200, "height": 900})
+    _sign_in(page, live_server, "staff_a")
+    page.locator(".channel-row", has_text="Ana Lopez").click()
+
+    scroll = page.locator("#thread-scroll")
+    expect(scroll.get_by_text("Note 229.", exact=True)).to_be_in_viewport()
+    expect(scroll.get_by_text("Note 179.", exact=True)).to_have_count(0)
+
+    for oldest_shown in (180, 130, 80, 30):
+        scroll.evaluate("box => { box.scrollTop = 0; }")
+        page.get_by_role("link", name="Load earlier messages").click()
+        expect(scroll.get_by_text(f"Note {oldest_shown - 1}.", exact=True)).to_have_count(1)
+        # The page went in above: the text that was at the top is still in view.
+        expect(scroll.get_by_text(f"Note {oldest_shown}.", exact=True)).to_be_in_viewport()
+
+    expect(scroll.get_by_text("Note 0.", exact=True)).to_have_count(1)
+    expect(scroll.get_by_text("The beginning of the conversation.")).to_be_visible()
+    expect(page.get_by_role("link", name="Load earlier messages")).to_have_count(0)
+    _screenshot(page, "thread-earliest.png")
+    assert errors == []

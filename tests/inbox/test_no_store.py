@@ -36,6 +36,7 @@ STAFF_REQUESTS = [
     ("get", "/inbox/practices/{practice}/quick-responses/", None, False, 200),
     ("get", "{channel}", None, False, 200),
     ("get", "{channel}live/", None, True, 200),
+    ("get", "{channel}older/?before=", None, True, 200),
     ("post", "{channel}presence/", {}, True, 200),
     ("post", "{channel}send/", {"body": "See you at 9", "seen": "{message}"}, True, 200),
     ("post", "{channel}send/", {"body": ""}, True, 200),  # the composer with its error
