@@ -12,6 +12,8 @@
    b. `mapi_unverified` MAPI POST to a new number (the number's unverified channel)
    c. `mapi_verified`   MAPI POST for a verified patient named by MRN
    d. `mapi_idempotent` (b) with an Idempotency-Key
+   h. `mapi_batch`      POST /api/v1/messages/batch with `--batch-size` new numbers per request:
+                        requests/s, and messages/s accepted; CPU per message
    f. `call_to_text`    GET /webhook/call-to-text/<token>/?CALLER_ID_NUMBER=… (a new caller
                         each time)
    The Celery worker is not running during these: they measure what one web tier accepts (in a
@@ -19,6 +21,7 @@
    e. `end_to_end`      the queue emptied, a Celery worker started, then N MAPI POSTs; measured
                         from the first POST to the last message `delivered` on the simulator,
                         pacing off (the line's rate far above what the machine does).
+   i. `end_to_end_batch` the same N messages posted in batches of `--batch-size`.
    g. `inbox`, `thread` 100k channels and 1M messages seeded by COPY (`bench.inbox`), then the
                         inbox and a busy thread page as a signed-in staff member, with the SQL
                         queries each page costs.
@@ -70,8 +73,19 @@ AREAS = {
     "mapi_idempotent": 646,
     "call_to_text": 818,
     "end_to_end": 312,
+    "mapi_batch": 332,
+    "end_to_end_batch": 313,
     "profile": 510,
 }
+# Compared with the baseline's requests/s (one request, one message).
+RATIO_SCENARIOS = (
+    "mapi_unverified",
+    "mapi_verified",
+    "mapi_idempotent",
+    "call_to_text",
+    "end_to_end",
+    "baseline",
+)
 WARMUP_OFFSET = 4_000_000  # a warm-up's numbers start here, the measured run's at 0
 
 
@@ -84,6 +98,7 @@ class Options:
     web_workers: int
     worker_concurrency: int
     e2e_messages: int
+    batch_size: int
     inbox_channels: int
     inbox_messages: int
     patients: int
@@ -341,7 +356,10 @@ def _scenario(
     path: str,
     env: dict[str, str],
     web_pid: int | None = None,
+    per_request: int = 1,
 ) -> Result:
+    """wrk against `path`; with `per_request` messages in each request (a batch), the CPU is
+    given per message and the notes say how many messages a second were accepted."""
     area = {"BENCH_AREA": str(AREAS.get(name, 202))}
     _vacuum(opts)
     if opts.warmup:
@@ -356,7 +374,10 @@ def _scenario(
             opts, path=path, env={**env, **area, "BENCH_OFFSET": "0"}, duration=opts.duration
         )
     result = _from_wrk(name, description, raw)
-    result.extra.update(cpu.per(raw["requests"]))
+    result.extra.update(cpu.per(raw["requests"] * per_request))
+    if per_request > 1:
+        result.extra["messages_per_request"] = per_request
+        result.extra["messages_per_s"] = round(result.rps * per_request, 1)
     print(f"  {_row(result)}", flush=True)
     return result
 
@@ -409,25 +430,34 @@ def _e2e(
     logs: Path,
     web_pid: int,
     profile: dict[str, Any] | None = None,
+    batch: int = 0,
 ) -> Result:
-    """N MAPI POSTs with a worker running; from the first POST to the last `delivered`. With
-    `profile`, the worker is sampled by py-spy meanwhile (its summary is added there)."""
+    """N MAPI POSTs with a worker running (with `batch`, N messages in batches of that many);
+    from the first POST to the last `delivered`. With `profile`, the worker is sampled by
+    py-spy meanwhile (its summary is added there)."""
     redis.Redis.from_url(opts.redis_url).flushdb()  # the ingest scenarios' backlog
     _vacuum(opts)
-    area = AREAS["end_to_end"]
+    name = "end_to_end_batch" if batch else "end_to_end"
+    area = AREAS[name]
     host = f"127.0.0.1:{opts.port}"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def item(index: int) -> dict[str, Any]:
+        return {
+            "to": f"+1{area}{2000000 + index:07d}",
+            "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
+            "practice_id": practice_id,
+            "metadata": {"bench": name},
+        }
 
     def make(index: int) -> bytes:
-        body = json.dumps(
-            {
-                "to": f"+1{area}{2000000 + index:07d}",
-                "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
-                "practice_id": practice_id,
-                "metadata": {"bench": "end_to_end"},
-            }
-        ).encode()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return http_request("POST", "/api/v1/messages", host=host, headers=headers, body=body)
+        if batch:
+            items = [item(index * batch + k) for k in range(batch)]
+            body = json.dumps({"messages": items}).encode()
+            path = "/api/v1/messages/batch"
+        else:
+            body, path = json.dumps(item(index)).encode(), "/api/v1/messages"
+        return http_request("POST", path, host=host, headers=headers, body=body)
 
     with _process(_celery(opts), env, logs / "celery.log") as worker:
         time.sleep(3)  # the worker's processes start and connect
@@ -438,7 +468,7 @@ def _e2e(
             return load_run(
                 host="127.0.0.1",
                 port=opts.port,
-                total=opts.e2e_messages,
+                total=opts.e2e_messages // batch if batch else opts.e2e_messages,
                 connections=opts.connections,
                 make_request=make,
             )
@@ -455,18 +485,27 @@ def _e2e(
                 root=profiling.TASK_FRAME,
             )
             load = loads[0]
-        accepted = load.statuses.get(202, 0)
-        deadline = time.monotonic() + max(120, opts.e2e_messages / 20)
+        tag = json.dumps({"bench": name})
         with psycopg.connect(_dsn(opts.postgres, opts.database), autocommit=True) as conn:
+            if batch:  # each 207 answer holds its own items' results: count what was stored
+                stored = conn.execute(
+                    "SELECT count(*) FROM messaging_message WHERE metadata @> %s::jsonb"
+                    " AND created_at >= %s",
+                    [tag, started],
+                ).fetchone()
+                accepted = stored[0] if stored else 0
+            else:
+                accepted = load.statuses.get(202, 0)
+            deadline = time.monotonic() + max(120, opts.e2e_messages / 20)
             while True:
                 row = conn.execute(
                     """
                     SELECT count(*) FILTER (WHERE status = 'delivered'),
                            count(*) FILTER (WHERE status IN ('failed', 'undelivered'))
                       FROM messaging_message
-                     WHERE metadata @> '{"bench": "end_to_end"}' AND created_at >= %s
+                     WHERE metadata @> %s::jsonb AND created_at >= %s
                     """,
-                    [started],
+                    [tag, started],
                 ).fetchone()
                 assert row is not None
                 delivered, failed = row
@@ -482,16 +521,17 @@ def _e2e(
                   FROM messaging_message m
                   JOIN messaging_messagestatuschange c
                     ON c.message_id = m.id AND c.status = 'delivered'
-                 WHERE m.metadata @> '{"bench": "end_to_end"}' AND m.created_at >= %s
+                 WHERE m.metadata @> %s::jsonb AND m.created_at >= %s
                 """,
-                [started],
+                [tag, started],
             ).fetchone()
     assert timing is not None
     first, last, p50, p99 = timing
     seconds = (last - first).total_seconds() if first and last else float("nan")
+    what = f"in batches of {batch}" if batch else "MAPI POSTs"
     result = Result(
-        name="end_to_end",
-        description=f"{opts.e2e_messages} MAPI POSTs to delivered, worker running",
+        name=name,
+        description=f"{opts.e2e_messages} messages ({what}) to delivered, worker running",
         rps=delivered / seconds if seconds else 0.0,
         p50_ms=p50.total_seconds() * 1000 if p50 else float("nan"),
         p99_ms=p99.total_seconds() * 1000 if p99 else float("nan"),
@@ -502,7 +542,8 @@ def _e2e(
             "delivered": delivered,
             "failed": failed,
             "seconds_first_post_to_last_delivered": round(seconds, 2),
-            "post_rps": round(accepted / load.seconds, 1),
+            "post_rps": round(load.requests / load.seconds, 1),
+            "accepted_per_s": round(accepted / load.seconds, 1),
             "post_p50_ms": round(load.percentile(50), 1),
             "post_p99_ms": round(load.percentile(99), 1),
             "latency": "p50/p99 are POST to delivered",
@@ -633,6 +674,21 @@ def run(opts: Options) -> dict[str, Any]:
                 results.append(
                     _scenario(opts, name, description, path=path, env=scenario_env, web_pid=web.pid)
                 )
+        if _wanted(opts, "mapi_batch"):
+            description = f"MAPI batch POST, {opts.batch_size} new numbers each"
+            print(f"mapi_batch: {description}", flush=True)
+            batch_env = {**mapi, "BENCH_MODE": "batch", "BENCH_BATCH": str(opts.batch_size)}
+            results.append(
+                _scenario(
+                    opts,
+                    "mapi_batch",
+                    description,
+                    path="/",
+                    env=batch_env,
+                    web_pid=web.pid,
+                    per_request=opts.batch_size,
+                )
+            )
         if _wanted(opts, "end_to_end"):
             print("end_to_end: MAPI POST to delivered", flush=True)
             results.append(
@@ -645,6 +701,11 @@ def run(opts: Options) -> dict[str, Any]:
                     web.pid,
                     profile=profiles if opts.profile else None,
                 )
+            )
+        if _wanted(opts, "end_to_end_batch"):
+            print("end_to_end_batch: MAPI batches to delivered", flush=True)
+            results.append(
+                _e2e(opts, env, token, bench["practice_id"], logs, web.pid, batch=opts.batch_size)
             )
         if _wanted(opts, "inbox"):
             print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
@@ -677,7 +738,7 @@ def run(opts: Options) -> dict[str, Any]:
 
     baseline = next((r for r in results if r.name == "baseline"), None)
     for result in results:
-        if baseline is not None and baseline.rps and result.name not in ("inbox", "thread"):
+        if baseline is not None and baseline.rps and result.name in RATIO_SCENARIOS:
             result.ratio = result.rps / baseline.rps
     if not opts.keep:
         _database_drop(opts)
@@ -740,11 +801,13 @@ def _row(result: Result) -> str:
     if result.extra.get("queries"):
         counts = ", ".join(f"{k}: {v}" for k, v in result.extra["queries"].items())
         notes += f"; SQL queries {counts}"
-    if result.name == "end_to_end":
+    if result.name.startswith("end_to_end"):
         notes += (
             f"; msg/s delivered; POSTs {result.extra['post_rps']}/s "
             f"p99 {result.extra['post_p99_ms']} ms"
         )
+    if "messages_per_s" in result.extra:
+        notes += f"; {result.extra['messages_per_s']} msg/s accepted"
     cpu = [
         f"{name.removesuffix('_cpu_ms')} {value}"
         for name, value in result.extra.items()
@@ -779,6 +842,9 @@ def options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
     parser.add_argument("--e2e-messages", type=int, default=5000)
+    parser.add_argument(
+        "--batch-size", type=int, default=100, help="messages per request in the batch scenarios"
+    )
     parser.add_argument("--inbox-channels", type=int, default=100_000)
     parser.add_argument("--inbox-messages", type=int, default=1_000_000)
     parser.add_argument("--patients", type=int, default=10_000)
@@ -805,6 +871,7 @@ def options(argv: list[str] | None = None) -> Options:
         web_workers=args.web_workers,
         worker_concurrency=args.worker_concurrency,
         e2e_messages=args.e2e_messages,
+        batch_size=args.batch_size,
         inbox_channels=args.inbox_channels,
         inbox_messages=args.inbox_messages,
         patients=args.patients,

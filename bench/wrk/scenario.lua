@@ -1,6 +1,7 @@
 -- One wrk script for every HTTP scenario of bench/run.py; the scenario comes from the environment.
 --
---   BENCH_MODE      baseline | unverified | verified | idempotent | call_to_text | get
+--   BENCH_MODE      baseline | unverified | verified | idempotent | batch | call_to_text | get
+--   BENCH_BATCH     messages per request in mode batch (POST /api/v1/messages/batch, new numbers)
 --   BENCH_AREA      the area code of this run's phone numbers (each scenario has its own, so one
 --                   scenario's numbers never reuse another's channels)
 --   BENCH_OFFSET    where this run's numbering starts (a warm-up and the measured run differ)
@@ -23,6 +24,7 @@ local patients = tonumber(os.getenv("BENCH_PATIENTS") or "1")
 local patient_area = tonumber(os.getenv("BENCH_PATIENT_AREA") or "617")
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 local cookie = os.getenv("BENCH_COOKIE") or ""
+local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
 
 local threads = {}
 local thread_count = 0
@@ -80,6 +82,16 @@ function request()
     ["Authorization"] = "Bearer " .. token,
   }
   local body
+  if mode == "batch" then
+    local items = {}
+    for k = 0, batch - 1 do
+      items[#items + 1] = string.format(
+        '{"to":"%s","body":"Your appointment is tomorrow at 9:00. Reply C to confirm.","practice_id":"%s"}',
+        number(offset + (n - offset) * batch + k), practice)
+    end
+    return wrk.format("POST", "/api/v1/messages/batch", headers,
+      '{"messages":[' .. table.concat(items, ",") .. ']}')
+  end
   if mode == "verified" then
     local i = n % patients
     body = string.format(
