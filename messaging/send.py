@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -218,10 +219,9 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
                 practice=practice, line=line, phone=phone, patient=patient, activity_at=now
             )
         message.channel = channel
-        message.save(force_insert=True)
+        _message_insert(message, at=now)
         if secure_link is not None:
             secure_link_save(link=secure_link, message=message)
-        MessageStatusChange.objects.create(message=message, status=MessageStatus.RECEIVED, at=now)
         if links:
             for link in links:
                 link.message = message
@@ -230,6 +230,35 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
             channel_record_outbound(channel=channel, at=now)
         transaction.on_commit(functools.partial(dispatch_enqueue, message.id))
     return message
+
+
+def _message_insert(message: Message, *, at: datetime.datetime) -> None:
+    """Insert `message` and the first step of its status history (`received` at `at`).
+
+    On PostgreSQL one statement writes both (a data-modifying `WITH`): one round trip instead
+    of two on the request path of every send. The message row is the one `save()` would write
+    (Django's own insert compiler builds it, `auto_now_add` included)."""
+    if connection.vendor != "postgresql":
+        message.save(force_insert=True)
+        MessageStatusChange.objects.create(message=message, status=MessageStatus.RECEIVED, at=at)
+        return
+    query = InsertQuery(Message)
+    query.insert_values(list(Message._meta.concrete_fields), [message])
+    [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    history = MessageStatusChange._meta
+    column = {field.name: str(field.column) for field in history.concrete_fields}
+    columns = ", ".join(quote(column[name]) for name in ("message", "status", "error_code", "at"))
+    pk = quote(next(str(f.column) for f in Message._meta.concrete_fields if f.primary_key))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH new_message AS ({insert_sql} RETURNING {pk}) "  # noqa: S608 (names only)
+            f"INSERT INTO {quote(history.db_table)} ({columns}) "
+            f"SELECT {pk}, %s, '', %s FROM new_message",
+            [*insert_params, MessageStatus.RECEIVED.value, at],
+        )
+    message._state.adding = False
+    message._state.db = connection.alias
 
 
 def phone_normalize(raw: str | PhoneNumber, *, field: str) -> str:

@@ -291,3 +291,31 @@ def test_history_has_one_row_per_step(
     with django_capture_on_commit_callbacks(execute=True):
         message = send(line)
     assert MessageStatusChange.objects.filter(message=message).count() == 3
+
+
+def test_the_stored_row_is_the_one_save_would_write(
+    line: Line, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """The message and its first history step go in together (one statement on PostgreSQL):
+    every field as given, `created_at` filled in, one `received` step at the status time, and
+    the returned object is a saved row (a later save updates it)."""
+    metadata = {"appointment": {"id": "A-17", "when": ["2030-01-07", 9]}, "note": "café ✓"}
+    with django_capture_on_commit_callbacks(execute=False):
+        message = message_send(
+            to=ToNumber(line.practice, PATIENT_PHONE, line=line),
+            sender=Api(callback_url="https://emr.example.org/status", metadata=metadata),
+            body="Hello {practiceName}",
+        )
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.created_at is not None and stored.created_at == message.created_at
+    assert stored.metadata == metadata
+    assert stored.callback_url == "https://emr.example.org/status"
+    assert stored.body == message.body == f"Hello {line.practice.name}"
+    assert stored.channel_id == message.channel_id
+    steps = list(stored.status_history.values_list("status", "error_code", "at"))
+    assert steps == [(MessageStatus.RECEIVED, "", stored.status_changed_at)]
+
+    assert not message._state.adding
+    message.body = "Changed"
+    message.save(update_fields=["body"])
+    assert Message.objects.filter(pk=message.pk).count() == 1
