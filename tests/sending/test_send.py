@@ -307,7 +307,8 @@ def test_the_stored_row_is_the_one_save_would_write(
             body="Hello {practiceName}",
         )
     stored = Message.objects.get(pk=message.pk)
-    assert stored.created_at is not None and stored.created_at == message.created_at
+    assert stored.created_at is not None
+    assert stored.created_at == message.created_at
     assert stored.metadata == metadata
     assert stored.callback_url == "https://emr.example.org/status"
     assert stored.body == message.body == f"Hello {line.practice.name}"
