@@ -127,10 +127,8 @@ def api_error_kind(path: str) -> Literal["api", "oauth_token"] | None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: any exception raised in an API view becomes the contract's error."""
     headers: dict[str, str] = {}
-    if isinstance(exc, ApplicationError):
-        status_code, body = exc.http_status, exc.as_dict()
-    elif isinstance(exc, exceptions.ValidationError):
-        status_code, body = status.HTTP_400_BAD_REQUEST, _validation_error_body(exc.detail)
+    if isinstance(exc, ApplicationError | exceptions.ValidationError):
+        status_code, body = refusal_status_and_body(exc)
     elif isinstance(exc, exceptions.APIException):
         status_code, body = exc.status_code, _api_exception_body(exc)
         if getattr(exc, "auth_header", None):
@@ -162,6 +160,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = error_body("internal_error", "Something went wrong on our side; please retry.")
     set_rollback()
     return Response(body, status=status_code, headers=headers)
+
+
+def refusal_status_and_body(
+    exc: ApplicationError | exceptions.ValidationError,
+) -> tuple[int, ErrorBody]:
+    """The status and contract error of a refusal: what a service or a serializer raised (the
+    batch endpoint renders each item's this way, as a single send would answer it)."""
+    if isinstance(exc, ApplicationError):
+        return exc.http_status, exc.as_dict()
+    return status.HTTP_400_BAD_REQUEST, _validation_error_body(exc.detail)
 
 
 class JsonOnlyNegotiation(DefaultContentNegotiation):

@@ -320,6 +320,9 @@ API_CLIENT_SECRET_HASH_KEY = env_str("API_CLIENT_SECRET_HASH_KEY")
 API_TOKEN_CACHE_SECONDS = env_float("API_TOKEN_CACHE_SECONDS", 5)
 # Request bodies of the JSON API (a 1600-character text and 2 KB of metadata fit many times).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# Request bodies of `POST /api/v1/messages/batch` (up to 500 messages: a typical reminder is
+# about 300 bytes as JSON, so 500 of them fit about 25 times over).
+API_BATCH_MAX_BODY_BYTES = env_int("API_BATCH_MAX_BODY_BYTES", 4 * 1024 * 1024)
 # Per API client (or SMAPI key): requests per second on average, and the largest burst. 0 turns
 # the limit off (e.g. for a load test). Shared through Redis when there is one.
 API_RATE_LIMIT_PER_SECOND = env_float("API_RATE_LIMIT_PER_SECOND", 50)

@@ -14,6 +14,12 @@ urlpatterns = [
     path("oauth/token/", TokenView.as_view(), name="oauth-token"),
     re_path(r"^oauth/", api_not_found),
     path("api/v1/messages", views.MessageCreateView.as_view(), name="api-messages"),
+    # Before the detail's route, which would take "batch" for a message id.
+    path(
+        "api/v1/messages/batch",
+        views.MessageBatchCreateView.as_view(),
+        name="api-messages-batch",
+    ),
     path(
         "api/v1/messages/<str:message_id>",
         views.MessageDetailView.as_view(),

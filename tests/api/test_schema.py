@@ -78,6 +78,50 @@ def test_schema_is_valid_openapi_with_the_oauth_flow() -> None:
 
 
 @pytest.mark.django_db
+def test_schema_documents_the_batch_endpoint() -> None:
+    out = StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    schema = yaml.safe_load(out.getvalue())
+    batch = schema["paths"]["/api/v1/messages/batch"]["post"]
+    assert batch["security"] == [{"oauth2": ["messages:send"]}]
+    assert set(batch["responses"]) == {"207", "400", "401", "403", "413", "415", "422", "429"}
+    assert any(p["name"] == "Idempotency-Key" for p in batch["parameters"])
+    assert "Idempotent-Replayed" in batch["responses"]["207"]["headers"]
+    request = batch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    messages = schema["components"]["schemas"][request.rsplit("/", 1)[1]]["properties"]
+    assert (messages["messages"]["minItems"], messages["messages"]["maxItems"]) == (1, 500)
+    item = messages["messages"]["items"]["anyOf"][0]["$ref"]
+    assert set(schema["components"]["schemas"][item.rsplit("/", 1)[1]]["required"]) == {
+        "to",
+        "body",
+    }
+    codes = {
+        example["value"]["error"]["code"]
+        for response in batch["responses"].values()
+        for example in response["content"]["application/json"].get("examples", {}).values()
+        if "error" in example["value"]
+    }
+    assert {"too_many_messages", "empty_batch", "idempotency_key_reuse"} <= codes
+    # Both shapes of a result are in the 207's example.
+    example = next(
+        iter(batch["responses"]["207"]["content"]["application/json"]["examples"].values())
+    )
+    assert [set(r) for r in example["value"]["results"]] == [
+        {"status", "message"},
+        {"status", "error"},
+    ]
+    # The single send's errors do not list the batch's own.
+    send = schema["paths"]["/api/v1/messages"]["post"]
+    send_codes = {
+        example["value"]["error"]["code"]
+        for response in send["responses"].values()
+        for example in response["content"]["application/json"].get("examples", {}).values()
+        if "error" in example["value"]
+    }
+    assert not {"too_many_messages", "empty_batch"} & send_codes
+
+
+@pytest.mark.django_db
 def test_schema_is_served_without_credentials() -> None:
     response = Client().get("/api/schema/?format=json")
     assert response.status_code == 200

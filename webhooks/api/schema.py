@@ -65,7 +65,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "least 24 hours.",
 )
 
-MAPI = frozenset({"mapi"})
+BATCH = frozenset({"batch"})  # errors of the batch request as a whole
+MAPI = frozenset({"mapi"}) | BATCH
 SMAPI = frozenset({"smapi"})
 BOTH = MAPI | SMAPI
 
@@ -148,6 +149,14 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
             _example(
                 400, "invalid_callback_url", "Webhook URLs must use https.", "callback_url", MAPI
             ),
+            _example(400, "empty_batch", "Give at least one message.", "messages", BATCH),
+            _example(
+                400,
+                "too_many_messages",
+                "A batch may hold at most 500 messages (this one has 501); split it.",
+                "messages",
+                BATCH,
+            ),
             _example(
                 400,
                 "invalid_idempotency_key",
@@ -199,7 +208,9 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
     ),
     413: (
         "The request body is too large.",
-        [_example(413, "request_too_large", "The request body may be at most 65536 bytes.")],
+        [
+            _example(413, "request_too_large", "The request body may be at most 65536 bytes."),
+        ],
     ),
     415: (
         "The body is not JSON.",
@@ -270,8 +281,8 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
 
 
 def error_responses(*statuses: int, api: str = "mapi") -> dict[int, OpenApiResponse]:
-    """Documented error responses of `api` ("mapi" or "smapi"): the error schema, and an
-    example of each code the endpoint can answer with."""
+    """Documented error responses of `api` ("mapi", "batch" or "smapi"): the error schema, and
+    an example of each code the endpoint can answer with."""
     return {
         status: OpenApiResponse(
             response=ErrorSerializer,
@@ -293,10 +304,11 @@ def postprocess_schema(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                     "description": "Seconds to wait before the next request.",
                     "schema": {"type": "integer", "minimum": 1},
                 }
-            if "202" in responses and any(
+            accepted = "202" if "202" in responses else "207"
+            if accepted in responses and any(
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
             ):
-                responses["202"].setdefault("headers", {})["Idempotent-Replayed"] = {
+                responses[accepted].setdefault("headers", {})["Idempotent-Replayed"] = {
                     "description": "`true` when this is the stored response of an earlier "
                     "request with the same Idempotency-Key.",
                     "schema": {"type": "string", "enum": ["true"]},

@@ -300,6 +300,34 @@ class MessageCreateSerializer(StrictSerializer):
         return attrs
 
 
+BATCH_MAX_MESSAGES = 500
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": BATCH_MAX_MESSAGES,
+        # Any item is taken: one that is not a valid `MessageCreateRequest` is refused in its own
+        # result, never the whole batch, so the request's schema must admit it.
+        "items": {"anyOf": [{"$ref": "#/components/schemas/MessageCreateRequest"}, {}]},
+        "description": f"1 to {BATCH_MAX_MESSAGES} messages, each exactly the body of `POST "
+        "/api/v1/messages` (`MessageCreateRequest`). An item that is not a valid one is refused in "
+        "its own result, as a single send of it would be; the others are sent.",
+    }
+)
+class BatchMessagesField(serializers.ListField):
+    pass
+
+
+class MessageBatchCreateSerializer(serializers.Serializer):
+    # The batch's documented shape, not its validation: each item is validated alone with
+    # `MessageCreateSerializer`, so one bad item fails alone
+    # (`webhooks.api.views.MessageBatchCreateView`).
+
+    messages = BatchMessagesField()
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A stable snake_case code to branch on.")
     message = serializers.CharField(help_text="A sentence for people.")
@@ -371,6 +399,23 @@ class MessageSerializer(serializers.Serializer):
             "metadata": message.metadata,
             "created_at": _datetime_field.to_representation(message.created_at),
         }
+
+
+class BatchResultSerializer(serializers.Serializer):
+    # One item's answer: its status, and `message` (202) or `error` (4xx), never both.
+
+    status = serializers.IntegerField(
+        help_text="202 when the item was accepted; otherwise the status a single send of it "
+        "would have been refused with (400, 404, 422)."
+    )
+    message = MessageSerializer(required=False, help_text="The accepted message (202 only).")
+    error = ErrorDetailSerializer(
+        required=False, help_text="Why the item was refused (4xx only), as a single send says."
+    )
+
+
+class MessageBatchSerializer(serializers.Serializer):
+    results = BatchResultSerializer(many=True, help_text="One result per item, in item order.")
 
 
 class MessageDetailSerializer(MessageSerializer):

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
+from artera.errors import ApplicationError
 from channels_app.services import patient_get_or_create_verified
 from messaging.models import Message
 from messaging.services import Api, Smapi, ToNumber, message_send
+from practices.models import Line, Practice
 from webhooks.models import ApiClient, SmapiKey
 
 from .selectors import practice_and_line_get_for_enterprise, practice_get_for_enterprise
@@ -31,6 +34,40 @@ class PatientIdentity:
     date_of_birth: datetime.date | None = None
 
 
+_PlaceKey = tuple[uuid.UUID | None, str | None, uuid.UUID | None]
+
+
+@dataclass
+class PlaceCache:
+    """The practices and lines one request has looked up, by what named them (practice or
+    location id, line id): a batch of texts naming the same practice looks it up once. The
+    lookup's refusal (`unknown_practice`, `unknown_line`) is remembered too."""
+
+    api_client: ApiClient
+    _found: dict[_PlaceKey, tuple[Practice, Line | None] | ApplicationError] = field(
+        default_factory=dict
+    )
+
+    def get(
+        self, *, practice_id: uuid.UUID | None, location_id: str | None, line_id: uuid.UUID | None
+    ) -> tuple[Practice, Line | None]:
+        key = (practice_id, location_id, line_id)
+        if key not in self._found:
+            try:
+                self._found[key] = practice_and_line_get_for_enterprise(
+                    enterprise=self.api_client.enterprise_id,
+                    practice_id=practice_id,
+                    location_id=location_id,
+                    line_id=line_id,
+                )
+            except ApplicationError as exc:
+                self._found[key] = exc
+        found = self._found[key]
+        if isinstance(found, ApplicationError):
+            raise found
+        return found
+
+
 def api_message_send(
     *,
     api_client: ApiClient,
@@ -43,19 +80,17 @@ def api_message_send(
     secure: bool = False,
     callback_url: str = "",
     metadata: dict[str, Any] | None = None,
+    places: PlaceCache | None = None,
 ) -> Message:
     """MAPI: send one text for `api_client`, to a verified patient (by MRN) or a bare number.
 
     The practice (by id or EMR location id) and line must be the client's enterprise's
     (`unknown_practice`, `unknown_line`); everything else `message_send` checks. A patient added
-    for this message is rolled back with it when the send is refused.
+    for this message is rolled back with it when the send is refused. `places` shares the
+    practice and line lookups between the sends of one request.
     """
-    practice, line = practice_and_line_get_for_enterprise(
-        enterprise=api_client.enterprise_id,
-        practice_id=practice_id,
-        location_id=location_id,
-        line_id=line_id,
-    )
+    places = places or PlaceCache(api_client)
+    practice, line = places.get(practice_id=practice_id, location_id=location_id, line_id=line_id)
     sender = Api(api_client, callback_url=callback_url, metadata=metadata or {})
     if patient is None:
         return message_send(
@@ -76,6 +111,51 @@ def api_message_send(
             body=body,
             secure=secure,
         )
+
+
+def api_message_send_each(
+    *, api_client: ApiClient, sends: Sequence[Mapping[str, Any] | None]
+) -> list[Message | ApplicationError | None]:
+    """MAPI's batch: `api_message_send(**arguments)` for each of `sends`, in order, in one
+    transaction, each send in a savepoint of its own, so a refused send writes nothing and
+    blocks no other; returns each send's message or refusal (None for a None in `sends`: an
+    item the caller could not parse). Practices and lines are looked up once per batch, and
+    every message is handed to the dispatcher after the one commit. The sends are written in
+    `_lock_order`, not as listed (the texts to one patient or number keep their order).
+
+    An error that is not a refusal (the database failing) rolls the whole batch back: the
+    caller gets an error and no message of the batch is stored, so retrying it is safe.
+    """
+    places = PlaceCache(api_client)
+    results: list[Message | ApplicationError | None] = [None] * len(sends)
+    with transaction.atomic():
+        for index in sorted(range(len(sends)), key=lambda i: _lock_order(sends[i])):
+            arguments = sends[index]
+            if arguments is None:
+                continue
+            try:
+                # No savepoint of our own: `api_message_send` writes only inside its own
+                # (`message_send`'s, or the one that holds a new patient with the send) and
+                # refuses before writing or from inside it, so a refusal leaves nothing; and
+                # a practice or line that is not the client's costs only its lookup.
+                results[index] = api_message_send(api_client=api_client, places=places, **arguments)
+            except ApplicationError as exc:
+                results[index] = exc
+    return results
+
+
+def _lock_order(arguments: Mapping[str, Any] | None) -> tuple[int, str]:
+    """The order a batch writes its sends in: by patient (MRN), then by number, rather than as
+    listed. The batch's transaction holds the rows of the conversations and patients it writes
+    until it commits; in this order, two batches naming the same ones take those locks in the
+    same order instead of deadlocking. The sort is stable, so the texts to one patient, or to
+    one number, keep their order in the batch."""
+    if arguments is None:
+        return (2, "")
+    patient = arguments.get("patient")
+    if patient is not None:
+        return (0, str(patient.mrn))
+    return (1, str(arguments["to"]))
 
 
 def smapi_message_send(

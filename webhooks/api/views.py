@@ -6,17 +6,21 @@ MAPI (`/api/v1/messages`, OAuth bearer tokens) and the legacy SMAPI
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from artera.api import JsonErrorsMixin, JsonOnlyNegotiation
+from artera.api import JsonErrorsMixin, JsonOnlyNegotiation, refusal_status_and_body
+from artera.errors import ApplicationError, InvalidInput
+from messaging.models import Message
 from messaging.selectors import message_get_for_api_client
 from webhooks.models import SmapiKey
 
@@ -34,15 +38,23 @@ from .idempotency import (
     idempotent_call,
     request_fingerprint,
 )
-from .parsers import ApiJSONParser
+from .parsers import ApiBatchJSONParser, ApiJSONParser
 from .serializers import (
+    BATCH_MAX_MESSAGES,
+    MessageBatchCreateSerializer,
+    MessageBatchSerializer,
     MessageCreateSerializer,
     MessageDetailSerializer,
     MessageSerializer,
     SmapiMessageCreateSerializer,
     SmapiMessageSerializer,
 )
-from .services import PatientIdentity, api_message_send, smapi_message_send
+from .services import (
+    PatientIdentity,
+    api_message_send,
+    api_message_send_each,
+    smapi_message_send,
+)
 from .throttling import ApiClientRateThrottle
 
 
@@ -165,6 +177,144 @@ def _send_arguments(serializer: MessageCreateSerializer) -> dict[str, Any]:
         "callback_url": data.get("callback_url") or "",
         "metadata": data.get("metadata") or {},
     }
+
+
+_BATCH_EXAMPLES = [
+    OpenApiExample(
+        "Two reminders, one to a number that is not a phone number",
+        value={
+            "messages": [
+                {
+                    "to": "(818) 555-1234",
+                    "body": "Your appointment is tomorrow at 9:00. Reply C to confirm.",
+                    "practice_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "metadata": {"appointment_id": "A-98765"},
+                },
+                {
+                    "to": "555",
+                    "body": "Your appointment is tomorrow at 10:30.",
+                    "location_id": "DEP10101",
+                },
+            ]
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "One accepted, one refused",
+        value={
+            "results": [
+                {"status": 202, "message": _SEND_EXAMPLES[-1].value},
+                {
+                    "status": 400,
+                    "error": {
+                        "code": "invalid_phone",
+                        "message": "Enter a valid US phone number, e.g. +18185551234, "
+                        "8185551234 or (818) 555-1234.",
+                        "field": "to",
+                    },
+                },
+            ]
+        },
+        response_only=True,
+        status_codes=["207"],
+    ),
+]
+
+
+class MessageBatchCreateView(MapiView):
+    required_scopes = ["messages:send"]
+    parser_classes = [ApiBatchJSONParser]
+
+    @extend_schema(
+        operation_id="messages_send_batch",
+        summary="Send many texts in one request",
+        description=f"1 to {BATCH_MAX_MESSAGES} messages, each exactly the body of `POST "
+        '/api/v1/messages`. Answers 207 with one result per item, in item order: `{"status": '
+        '202, "message": {…}}` for an accepted item (the body a single send answers), or '
+        '`{"status": 4xx, "error": {…}}` with the error a single send of that item would '
+        "get. A refused item writes nothing and blocks no other. Errors of the whole request "
+        "(not JSON, no `messages` list, no item or more than 500, a bad token) answer as for a "
+        "single send, and then nothing is sent. The `Idempotency-Key` covers the whole batch. "
+        "A batch counts as one request against the rate limit. Requires the `messages:send` "
+        "scope.",
+        request=MessageBatchCreateSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            207: MessageBatchSerializer,
+            **schema.error_responses(400, 401, 403, 413, 415, 422, 429, api="batch"),
+        },
+        examples=_BATCH_EXAMPLES,
+        tags=["MAPI"],
+    )
+    def post(self, request: Request) -> Response:
+        api_client = api_client_of(request)
+        key = idempotency_key_parse(request.headers.get("Idempotency-Key"))
+        data = request.data
+        items = _batch_items(data)  # the request's own errors, before anything is written
+        fingerprint = request_fingerprint(
+            method=request.method or "POST", path=request.path, data=data
+        )
+
+        def send() -> StoredResponse:
+            parsed = [_batch_item_parse(item) for item in items]
+            outcomes = api_message_send_each(
+                api_client=api_client,
+                sends=[None if isinstance(p, ValidationError) else p for p in parsed],
+            )
+            results = [
+                _batch_result(outcome if outcome is not None else cast(ValidationError, p))
+                for p, outcome in zip(parsed, outcomes, strict=True)
+            ]
+            return StoredResponse(status=207, body={"results": results})
+
+        response = idempotent_call(
+            api_client=api_client, key=key, fingerprint=fingerprint, call=send
+        )
+        headers = {"Idempotent-Replayed": "true"} if response.replayed else None
+        return Response(response.body, status=response.status, headers=headers)
+
+
+def _batch_items(data: Any) -> list[Any]:
+    """The batch's items, or the refusal of the whole request."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("Must be a JSON object.", code="invalid_body")
+    unknown = [name for name in data if name != "messages"]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown field `{unknown[0]}`.", code="unknown_field", field=str(unknown[0])
+        )
+    if "messages" not in data:
+        raise InvalidInput("`messages` is required.", code="missing_field", field="messages")
+    items = data["messages"]
+    if not isinstance(items, list):
+        raise InvalidInput("Must be a list of messages.", code="invalid_type", field="messages")
+    if not items:
+        raise InvalidInput("Give at least one message.", code="empty_batch", field="messages")
+    if len(items) > BATCH_MAX_MESSAGES:
+        # 400 like any other schema violation (`maxItems`), as `empty_batch` is for `minItems`.
+        raise InvalidInput(
+            f"A batch may hold at most {BATCH_MAX_MESSAGES} messages (this one has "
+            f"{len(items)}); split it.",
+            code="too_many_messages",
+            field="messages",
+        )
+    return items
+
+
+def _batch_item_parse(item: Any) -> dict[str, Any] | ValidationError:
+    serializer = MessageCreateSerializer(data=item)
+    if not serializer.is_valid():
+        return ValidationError(serializer.errors)
+    return _send_arguments(serializer)
+
+
+def _batch_result(
+    outcome: Message | ApplicationError | ValidationError,
+) -> dict[str, Any]:
+    if isinstance(outcome, Message):
+        return {"status": 202, "message": MessageSerializer(outcome).data}
+    status, body = refusal_status_and_body(outcome)
+    return {"status": status, "error": body["error"]}
 
 
 @method_decorator(never_cache, name="dispatch")  # a patient's text: never kept by a cache
