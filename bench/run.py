@@ -536,7 +536,7 @@ def _e2e(
         p50_ms=p50.total_seconds() * 1000 if p50 else float("nan"),
         p99_ms=p99.total_seconds() * 1000 if p99 else float("nan"),
         requests=load.requests,
-        errors=load.requests - accepted + (accepted - delivered),
+        errors=load.requests * max(batch, 1) - delivered,  # not accepted, or not delivered
         statuses={str(k): v for k, v in load.statuses.items()},
         extra={
             "delivered": delivered,

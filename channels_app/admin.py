@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from practices.admin import FixedAfterCreationMixin, NormalizedSearchAdmin
+from practices.admin_scope import ScopedAdminMixin
 
 from .models import (
     AuditLog,
@@ -130,7 +131,8 @@ class PatientChannelAdmin(FixedAfterCreationMixin, NormalizedSearchAdmin):
 
 
 @admin.register(ChannelEvent)
-class ChannelEventAdmin(admin.ModelAdmin):
+class ChannelEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    internal = True
     list_display = ("kind", "channel", "actor", "subject", "created_at")
     list_filter = ("kind",)
     list_select_related = ("channel__patient", "channel__known_patient", "actor", "subject")
@@ -138,26 +140,36 @@ class ChannelEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("channel", "practice", "actor", "subject")
     date_hierarchy = "created_at"
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the platform, never by hand
+
 
 @admin.register(InternalNote)
-class InternalNoteAdmin(admin.ModelAdmin):
+class InternalNoteAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "channel", "author", "created_at")
     list_select_related = ("channel__patient", "channel__known_patient", "author")
     search_fields = ("body", "author__username")
     raw_id_fields = ("channel", "author")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the platform, never by hand
+
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    internal = True
     list_display = ("kind", "user", "channel", "created_at", "read_at")
     list_filter = ("kind",)
     list_select_related = ("user", "channel__patient", "channel__known_patient")
     search_fields = ("user__username",)
     raw_id_fields = ("user", "channel", "note")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the platform, never by hand
+
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """The HIPAA trail: read-only here (rows are only ever written by the inbox)."""
 
     list_display = ("at", "action", "user", "channel_id", "message_id", "ip_address")
@@ -174,16 +186,24 @@ class AuditLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelPresence)
-class ChannelPresenceAdmin(admin.ModelAdmin):
+class ChannelPresenceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    internal = True
     list_display = ("user", "channel", "last_seen_at")
     list_select_related = ("user", "channel__patient", "channel__known_patient")
     search_fields = ("user__username",)
     raw_id_fields = ("channel", "user")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the platform, never by hand
+
 
 @admin.register(ChannelRead)
-class ChannelReadAdmin(admin.ModelAdmin):
+class ChannelReadAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    internal = True
     list_display = ("user", "channel", "read_at")
     list_select_related = ("user", "channel__patient", "channel__known_patient")
     search_fields = ("user__username",)
     raw_id_fields = ("channel", "user")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the platform, never by hand

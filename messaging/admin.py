@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from artera.phones import normalize_us_phone
 from practices.admin import NormalizedSearchAdmin, phone_column, text_preview
+from practices.admin_scope import ALL_ACTIONS, ScopedAdminMixin
 
 from .models import (
     SECURITY_CODE_REDACTED,
@@ -30,7 +31,7 @@ from .models import (
 )
 
 
-class MessageStatusChangeInline(admin.TabularInline):
+class MessageStatusChangeInline(ScopedAdminMixin, admin.TabularInline):
     """The status history is append-only: written by the send path and provider callbacks."""
 
     model = MessageStatusChange
@@ -187,6 +188,7 @@ class OptOutAdminForm(forms.ModelForm):
 @admin.register(OptOut)
 class OptOutAdmin(NormalizedSearchAdmin):
     form = OptOutAdminForm
+    enterprise_path = "line__practice__enterprise_id"
     list_display = ("line", "phone_display", "keyword", "created_at")
     list_filter = (("line__practice", admin.RelatedOnlyFieldListFilter), "keyword")
     list_select_related = ("line",)
@@ -243,6 +245,8 @@ class SimulatorNumberAdminForm(forms.ModelForm):
 class SimulatorNumberAdmin(NormalizedSearchAdmin):
     """How the simulated carrier treats a number (a number without a row is a mobile)."""
 
+    internal = True
+
     form = SimulatorNumberAdminForm
     list_display = ("phone", "kind", "updated_at")
     list_filter = ("kind",)
@@ -259,6 +263,8 @@ class SimulatorTextAdmin(RecordAdmin):
     """Every text the simulated carrier carried, in either direction. A security code it
     carried shows as what it was, never the code (the simulator's phone page, the patient's
     side, shows it)."""
+
+    internal = True
 
     fields = (
         "id",
@@ -349,8 +355,12 @@ def _security_code_ids(texts: list[SimulatorText]) -> set[str]:
 
 
 @admin.register(InboundAutomation)
-class InboundAutomationAdmin(admin.ModelAdmin):
+class InboundAutomationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """A practice's rules for patients' texts: a condition, and what to do when it holds."""
+
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
 
     list_display = (
         "name",
@@ -427,7 +437,7 @@ class AfterHoursReplyAdmin(RecordAdmin):
 # --- Secure messaging: portal links and the audit of every answer --------------------------------
 
 
-class SecureAccessAttemptInline(admin.TabularInline):
+class SecureAccessAttemptInline(ScopedAdminMixin, admin.TabularInline):
     """The audit of a link: every date of birth and code typed on the portal (append-only)."""
 
     model = SecureAccessAttempt

@@ -13,20 +13,30 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminTextareaWidget, RelatedFieldWidgetWrapper
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import (
+    AdminTextareaWidget,
+    AdminTimeWidget,
+    RelatedFieldWidgetWrapper,
+)
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.text import Truncator
 
 from artera.phones import format_us_phone, normalize_us_phone
 
+from .admin_scope import ALL_ACTIONS, VIEW_ONLY, ScopedAdminMixin, admin_role
+from .hours import practices_open_at
 from .models import (
     AfterHoursTranslation,
     Enterprise,
+    EnterpriseAdministrator,
     Holiday,
     Line,
     Membership,
@@ -52,7 +62,7 @@ def phone_column(number: str | None) -> str:
     return format_us_phone(number).replace(" ", "\u00a0").replace("-", "\u2011")
 
 
-class NormalizedSearchAdmin(admin.ModelAdmin):
+class NormalizedSearchAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Finds a phone number typed in any US form, and an object by its full id.
 
     Numbers are stored as E.164 (`+18185551234`), so the default substring search misses
@@ -140,13 +150,17 @@ def _parent_object_id(request: HttpRequest) -> str | None:
 
 # Narrow inputs, so that a holiday fits on one row of an inline table.
 HOLIDAY_ROW_WIDGETS = {
+    "opens_at": AdminTimeWidget(format="%H:%M"),
+    "closes_at": AdminTimeWidget(format="%H:%M"),
     "name": forms.TextInput(attrs={"size": 18}),
     "message": forms.Textarea(attrs={"rows": 3, "cols": 32}),
 }
 
 
-class EnterpriseHolidayInline(admin.TabularInline):
+class EnterpriseHolidayInline(ScopedAdminMixin, admin.TabularInline):
     """Holidays of the whole enterprise: no practice, no line."""
+
+    enterprise_path = "enterprise_id"
 
     model = Holiday
     verbose_name = "enterprise-wide holiday"
@@ -179,8 +193,25 @@ class EnterpriseAdminForm(forms.ModelForm):
         widgets = {"url_shortening_domains": AdminTextareaWidget(attrs={"rows": 4})}
 
 
+class EnterpriseAdministratorInline(ScopedAdminMixin, admin.TabularInline):
+    """Who administers the enterprise: given by a platform superuser, seen by the enterprise's
+    administrators."""
+
+    model = EnterpriseAdministrator
+    fields = ("user", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+    enterprise_path = "enterprise_id"
+    enterprise_admin_can = VIEW_ONLY
+
+
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "id"
+    practice_path = "practices__id"  # managers: only to show their practice's enterprise
+    enterprise_admin_can = frozenset({"view", "change"})
+    ordering = ("name",)
     form = EnterpriseAdminForm
     list_display = ("name", "patient_access", "url_shortening", "practice_count")
     list_filter = ("allow_enterprise_patient_access", "url_shortening")
@@ -190,7 +221,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
         ("Patients", {"fields": ("allow_enterprise_patient_access",)}),
         ("Links in messages", {"fields": ("url_shortening", "url_shortening_domains")}),
     )
-    inlines = (EnterpriseHolidayInline,)
+    inlines = (EnterpriseHolidayInline, EnterpriseAdministratorInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
         return super().get_queryset(request).annotate(practice_count=Count("practices"))
@@ -286,7 +317,8 @@ class PracticeLocationFormSet(BaseInlineFormSet):
                 seen.add(location_id)
 
 
-class PracticeLocationInline(admin.TabularInline):
+class PracticeLocationInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
     model = PracticeLocation
     form = PracticeLocationInlineForm
     formset = PracticeLocationFormSet
@@ -309,7 +341,10 @@ class LineInlineFormSet(BaseInlineFormSet):
                 form.add_error("is_default", "This practice already has a default line.")
 
 
-class LineInline(admin.TabularInline):
+class LineInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = VIEW_ONLY
     model = Line
     formset = LineInlineFormSet
     fields = ("name", "phone_number", "forwarding_number", "is_default", "send_rate", "is_active")
@@ -325,9 +360,13 @@ class LineInline(admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class PracticeHoursInline(admin.TabularInline):
+class PracticeHoursInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = PracticeHours
     extra = 0
+    formfield_overrides = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
 
 
 class PracticeHolidayInlineForm(forms.ModelForm):
@@ -347,9 +386,12 @@ class PracticeHolidayInlineForm(forms.ModelForm):
         return cleaned
 
 
-class PracticeHolidayInline(admin.TabularInline):
+class PracticeHolidayInline(ScopedAdminMixin, admin.TabularInline):
     """Holidays of this practice, and of its lines (pick a line for a line-level one)."""
 
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = Holiday
     form = PracticeHolidayInlineForm
     extra = 0
@@ -368,7 +410,10 @@ class PracticeHolidayInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class AfterHoursTranslationInline(admin.TabularInline):
+class AfterHoursTranslationInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = AfterHoursTranslation
     extra = 0
 
@@ -378,7 +423,10 @@ class AfterHoursTranslationInline(admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class QuickResponseInline(admin.TabularInline):
+class QuickResponseInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = QuickResponse
     fields = ("topic", "text", "language", "position")
     extra = 0
@@ -389,7 +437,10 @@ class QuickResponseInline(admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class PracticeMembershipInline(admin.TabularInline):
+class PracticeMembershipInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = Membership
     fields = ("user", "role")
     autocomplete_fields = ("user",)
@@ -399,9 +450,23 @@ class PracticeMembershipInline(admin.TabularInline):
 
 
 @admin.register(Practice)
-class PracticeAdmin(FixedAfterCreationMixin, admin.ModelAdmin):
+class PracticeAdmin(FixedAfterCreationMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """A manager changes only the after-hours settings here (and, in the inlines, the hours,
+    holidays, translations, quick responses and members); the rest is shown read-only."""
+
     form = PracticeAdminForm
-    list_display = ("name", "enterprise", "kind", "timezone", "is_one_way", "after_hours_enabled")
+    enterprise_path = "enterprise_id"
+    practice_path = "id"
+    manager_can = frozenset({"view", "change"})
+    list_display = (
+        "name",
+        "enterprise",
+        "kind",
+        "timezone",
+        "is_one_way",
+        "after_hours_enabled",
+        "open_now",
+    )
     list_filter = ("enterprise", "kind", "is_one_way", "after_hours_enabled")
     list_select_related = ("enterprise",)
     search_fields = ("name", "enterprise__name", "locations__location_id")
@@ -421,12 +486,42 @@ class PracticeAdmin(FixedAfterCreationMixin, admin.ModelAdmin):
         PracticeMembershipInline,
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Practice]:
+        return super().get_queryset(request).prefetch_related("hours")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _PracticeChangeList
+
+    @admin.display(description="open now?", boolean=True)
+    def open_now(self, obj: Practice) -> bool | None:
+        return getattr(obj, "is_open_now", None)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Practice | None = None) -> Any:
+        if admin_role(request).kind == "manager":
+            return ("enterprise", "name", "kind", "timezone", "is_one_way")
+        return super().get_readonly_fields(request, obj)
+
+
+class _PracticeChangeList(ChangeList):
+    """Marks whether each practice on the page is open right now, from its hours and holidays,
+    with one query for the page's holidays."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        practices = list(self.result_list)
+        open_now = practices_open_at(practices=practices, at=timezone.now())
+        for practice in practices:
+            practice.is_open_now = open_now[practice.pk]
+        self.result_list = practices
+
 
 # --- Line -----------------------------------------------------------------------------------
 
 
 @admin.register(Line)
 class LineAdmin(FixedAfterCreationMixin, NormalizedSearchAdmin):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"  # managers: only to pick a line for a holiday
     list_display = ("phone", "name", "practice", "is_default", "rate", "is_active")
     list_filter = (("practice__enterprise", admin.RelatedOnlyFieldListFilter), "is_active")
     list_select_related = ("practice",)
@@ -492,7 +587,11 @@ class HolidayAdminForm(forms.ModelForm):
             "practice": "Blank for an enterprise-wide holiday. Blank with a line: the line's.",
             "line": "Blank for the whole practice (or enterprise).",
         }
-        widgets = {"message": AdminTextareaWidget(attrs={"rows": 3})}
+        widgets = {
+            "message": AdminTextareaWidget(attrs={"rows": 3}),
+            "opens_at": AdminTimeWidget(format="%H:%M"),
+            "closes_at": AdminTimeWidget(format="%H:%M"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -515,8 +614,11 @@ class HolidayAdminForm(forms.ModelForm):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(ScopedAdminMixin, admin.ModelAdmin):
     form = HolidayAdminForm
+    enterprise_path = "enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     list_display = ("date", "name", "level", "enterprise", "practice", "line", "is_closed")
     list_filter = (HolidayLevelFilter, "enterprise", "is_closed", "date")
     list_select_related = ("enterprise", "practice", "line")
@@ -533,12 +635,24 @@ class HolidayAdmin(admin.ModelAdmin):
     def level(self, obj: Holiday) -> str:
         return obj.level.capitalize()
 
+    def get_form(
+        self, request: HttpRequest, obj: Holiday | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if admin_role(request).kind == "manager":
+            # A manager's holidays are their practice's (or its lines'), never the enterprise's.
+            form.base_fields["practice"].required = True
+        return form
+
 
 # --- People ---------------------------------------------------------------------------------
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     list_display = ("user", "practice", "role", "created_at")
     list_filter = ("role", ("practice__enterprise", admin.RelatedOnlyFieldListFilter), "practice")
     list_select_related = ("user", "practice")
@@ -546,7 +660,10 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "practice")
 
 
-class UserMembershipInline(admin.TabularInline):
+class UserMembershipInline(ScopedAdminMixin, admin.TabularInline):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     model = Membership
     fields = ("practice", "role")
     autocomplete_fields = ("practice",)
@@ -554,20 +671,81 @@ class UserMembershipInline(admin.TabularInline):
     verbose_name = "practice role"
     verbose_name_plural = "practice roles"
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None and admin_role(request).is_scoped:
+            # Someone an administrator adds must work somewhere they administer (otherwise the
+            # new user would not even be visible to them).
+            kwargs.update(min_num=1, validate_min=True)
+        return super().get_formset(request, obj, **kwargs)
+
 
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    """An enterprise administrator sees the people of their practices (never a platform
+    superuser), adds people with a practice role, and changes those who work only in their
+    enterprise; a manager sees the people of their enterprise's practices, to add them as
+    members. Neither sees or grants superuser status, groups or model permissions."""
+
     inlines = (UserMembershipInline,)
+    enterprise_path = "memberships__practice__enterprise_id"
+    practice_path = "memberships__practice_id"
+    enterprise_admin_can = frozenset({"view", "add", "change"})
+    manager_can = VIEW_ONLY
+
+    def enterprise_q(self, enterprise_id: Any) -> Q:
+        works_here = Q(memberships__practice__enterprise_id=enterprise_id) | Q(
+            enterprise_administrator__enterprise_id=enterprise_id
+        )
+        return works_here & Q(is_superuser=False)
+
+    def practice_q(self, practice_ids: frozenset[Any]) -> Q:
+        enterprise_ids = Practice.objects.filter(pk__in=practice_ids).values("enterprise_id")
+        return Q(memberships__practice__enterprise_id__in=enterprise_ids, is_superuser=False)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        enterprise_id = admin_role(request).enterprise_id
+        if obj is None or enterprise_id is None:
+            return True
+        # Someone who also works for another enterprise is changed by a platform superuser.
+        return (
+            not Membership.objects.filter(user_id=obj.pk)
+            .exclude(practice__enterprise_id=enterprise_id)
+            .exists()
+            and not EnterpriseAdministrator.objects.filter(user_id=obj.pk)
+            .exclude(enterprise_id=enterprise_id)
+            .exists()
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not admin_role(request).is_scoped:
+            return fieldsets
+        hidden = {"is_superuser", "groups", "user_permissions"}
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+            for name, options in fieldsets
+        ]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = super().get_list_filter(request)
+        if admin_role(request).is_scoped:
+            return [f for f in filters if f not in {"is_superuser", "groups"}]
+        return filters
 
 
 # --- Canned text ----------------------------------------------------------------------------
 
 
 @admin.register(QuickResponse)
-class QuickResponseAdmin(admin.ModelAdmin):
+class QuickResponseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "practice__enterprise_id"
+    practice_path = "practice_id"
+    manager_can = ALL_ACTIONS
     list_display = ("topic", "preview", "practice", "language", "position", "is_unsecured")
     list_filter = ("practice", "language", "topic")
     list_select_related = ("practice",)
@@ -602,7 +780,8 @@ class SmartPhraseKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(SmartPhrase)
-class SmartPhraseAdmin(admin.ModelAdmin):
+class SmartPhraseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "enterprise_id"
     list_display = ("token", "enterprise", "owner", "preview", "updated_at")
     list_filter = (SmartPhraseKindFilter, "enterprise")
     list_select_related = ("enterprise", "owner")

@@ -34,6 +34,7 @@ from webhooks.services import (
 from .models import (
     AfterHoursTranslation,
     Enterprise,
+    EnterpriseAdministrator,
     Holiday,
     Line,
     Membership,
@@ -113,6 +114,10 @@ class _Numbers:
     lines: list[str]
     patients: list[str]
     one_way: str
+
+
+# The platform superuser every demo enterprise's seed prints (the same one for all of them).
+PLATFORM_SUPERUSER = "platform-admin"
 
 
 def _numbers_for(name: str) -> _Numbers:
@@ -301,33 +306,49 @@ def _seed_one_way(enterprise: Enterprise, line_number: str, clinic: Practice) ->
 def _seed_users(
     name: str, slug: str, clinic: Practice, call_center: Practice, one_way: Practice
 ) -> list[dict[str, Any]]:
-    people: list[tuple[str, str, str, str, list[Practice]]] = [
-        ("manager", "Morgan", "Reyes", "manager", [clinic, one_way]),
-        ("staff1", "Dana", "Whitfield", "staff", [clinic]),
-        ("staff2", "Sam", "Okafor", "staff", [clinic]),
-        ("callcenter", "Priya", "Natarajan", "staff", [call_center]),
-        ("admin", "Ada", "Admin", "superuser", []),
+    """The enterprise's people, its enterprise administrator, and the platform's superuser
+    (one for the whole platform, whichever enterprise's seed made it)."""
+    people: list[tuple[str, str, str, str, str, list[Practice]]] = [
+        (f"{slug}-manager", "Morgan", "Reyes", "manager", name, [clinic, one_way]),
+        (f"{slug}-staff1", "Dana", "Whitfield", "staff", name, [clinic]),
+        (f"{slug}-staff2", "Sam", "Okafor", "staff", name, [clinic]),
+        (f"{slug}-callcenter", "Priya", "Natarajan", "staff", name, [call_center]),
+        (f"{slug}-admin", "Ada", "Admin", "enterprise_admin", name, []),
+        (PLATFORM_SUPERUSER, "Root", "Platform", "superuser", "platform", []),
     ]
     user_model = get_user_model()
     result = []
-    for suffix, first, last, role, practices in people:
-        username = f"{slug}-{suffix}"
-        password = _secret(name, f"password:{suffix}", 16)
+    for username, first, last, role, secret_scope, practices in people:
+        password = _secret(secret_scope, f"password:{username.removeprefix(slug + '-')}", 16)
+        # Managers and enterprise administrators configure their part in Django admin.
+        flags = {
+            "is_staff": role in {"superuser", "enterprise_admin", "manager"},
+            "is_superuser": role == "superuser",
+        }
         user, created = user_model.objects.get_or_create(
             username=username,
             defaults={
                 "first_name": first,
                 "last_name": last,
                 "email": f"{username}@example.org",
-                "is_staff": role == "superuser",
-                "is_superuser": role == "superuser",
+                **flags,
             },
         )
+        changed = [field for field, value in flags.items() if getattr(user, field) != value]
         if created or not user.check_password(password):
             user.set_password(password)
-            user.save(update_fields=["password"])
+            changed.append("password")
+        for field in changed:
+            if field in flags:
+                setattr(user, field, flags[field])
+        if changed:
+            user.save(update_fields=changed)
         for practice in practices:
             Membership.objects.get_or_create(user=user, practice=practice, defaults={"role": role})
+        if role == "enterprise_admin":
+            EnterpriseAdministrator.objects.update_or_create(
+                user=user, defaults={"enterprise": clinic.enterprise}
+            )
         result.append(
             {
                 "username": username,

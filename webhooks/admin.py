@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from oauth2_provider.models import Application
 
 from artera.phones import format_us_phone
+from practices.admin_scope import VIEW_ONLY, ScopedAdminMixin
 from practices.models import Line
 
 from .delivery import (
@@ -142,7 +143,8 @@ class ApiClientChangeForm(ApiClientFormBase):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "enterprise_id"
     list_display = ("name", "enterprise", "client_id", "scopes", "is_active", "created_at")
     list_filter = ("is_active", "enterprise")
     list_select_related = ("enterprise", "application")
@@ -230,7 +232,8 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmapiKey)
-class SmapiKeyAdmin(admin.ModelAdmin):
+class SmapiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "enterprise_id"
     list_display = ("name", "key_prefix", "enterprise", "is_active", "last_used_at", "created_at")
     list_filter = ("is_active", "enterprise")
     list_select_related = ("enterprise",)
@@ -372,7 +375,8 @@ def _show_url_once(request: HttpRequest, workflow: CallToTextWorkflow, token: st
 
 
 @admin.register(CallToTextWorkflow)
-class CallToTextWorkflowAdmin(admin.ModelAdmin):
+class CallToTextWorkflowAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    enterprise_path = "practice__enterprise_id"
     list_display = (
         "__str__",
         "practice",
@@ -473,9 +477,11 @@ class CallToTextWorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: what a client's retries were answered with (support can see whether a retry
     was a replay). Rows are made by the API and purged after a day."""
+
+    internal = True
 
     list_display = ("key", "api_client", "response_status", "message_id", "created_at")
     list_filter = ("response_status", "api_client__enterprise")
@@ -530,8 +536,10 @@ class _DeliveryHealthFilter(admin.SimpleListFilter):
         return queryset
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ScopedAdminMixin, admin.TabularInline):
     model = WebhookAttempt
+    enterprise_path = "delivery__api_client__enterprise_id"
+    enterprise_admin_can = VIEW_ONLY
     extra = 0
     can_delete = False
     fields = (
@@ -554,7 +562,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Every webhook sent to integrators, with each attempt: what the receiver answered and
     when the next try is due. "Redeliver" sends one again, with the same webhook-id."""
 
@@ -569,6 +577,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
     )
     list_filter = (_DeliveryHealthFilter, "status", "event_type", "api_client")
+    enterprise_path = "api_client__enterprise_id"
+    enterprise_admin_can = VIEW_ONLY
     list_select_related = ("api_client", "endpoint")
     search_fields = ("=id", "=message__id")
     date_hierarchy = "created_at"
@@ -628,7 +638,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Where each client's webhooks go. A disabled endpoint gets nothing until enabled here."""
 
     list_display = (
@@ -643,6 +653,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ("is_enabled", "disabled_reason", "api_client")
     list_select_related = ("api_client",)
     search_fields = ("url", "api_client__name")
+    enterprise_path = "api_client__enterprise_id"
+    enterprise_admin_can = VIEW_ONLY
     actions = ["enable", "disable"]
     fields = (*list_display, "created_at")
     readonly_fields = fields
@@ -668,3 +680,25 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+# --- The OAuth library's tables ---------------------------------------------------------------
+
+
+def _internal_oauth_admins() -> None:
+    """django-oauth-toolkit's applications, tokens and grants are bookkeeping behind the API
+    clients above (which make and delete them): platform superusers only."""
+    for model in [m for m in admin.site._registry if m._meta.app_label == "oauth2_provider"]:
+        registered = admin.site._registry.get(model)
+        if registered is None or isinstance(registered, ScopedAdminMixin):
+            continue
+        admin.site.unregister(model)
+        internal = type(
+            f"Internal{type(registered).__name__}",
+            (ScopedAdminMixin, type(registered)),
+            {"internal": True},
+        )
+        admin.site.register(model, internal)
+
+
+_internal_oauth_admins()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.test import Client, RequestFactory
@@ -17,7 +18,7 @@ from artera.secrets import token_hash
 from channels_app.models import Patient, PatientChannel
 from messaging.models import InboundAutomation, Message, MpspPrompt
 from messaging.services import message_receive_inbound
-from practices.models import Membership, Practice, QuickResponse
+from practices.models import EnterpriseAdministrator, Membership, Practice, QuickResponse
 from webhooks.models import ApiClient, CallToTextWorkflow, SmapiKey
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_json_has_the_shape_design_md_promises() -> None:
     assert clinic["location_ids"]
     assert Practice.objects.get(id=data["practices"][2]["id"]).is_one_way
     roles = sorted(u["role"] for u in data["users"])
-    assert roles == ["manager", "staff", "staff", "staff", "superuser"]
+    assert roles == ["enterprise_admin", "manager", "staff", "staff", "staff", "superuser"]
     for user in data["users"]:
         assert set(user) >= {"username", "password", "role", "practice_ids"}
     assert len(data["patients"]) >= 2
@@ -164,7 +165,9 @@ def test_a_second_name_makes_an_independent_enterprise() -> None:
     acme_lines = {line["phone"] for p in acme["practices"] for line in p["lines"]}
     other_lines = {line["phone"] for p in other["practices"] for line in p["lines"]}
     assert not acme_lines & other_lines
-    assert not {u["username"] for u in acme["users"]} & {u["username"] for u in other["users"]}
+    # Only the platform superuser is the same for both.
+    shared = {u["username"] for u in acme["users"]} & {u["username"] for u in other["users"]}
+    assert shared == {u["username"] for u in acme["users"] if u["role"] == "superuser"}
     assert Patient.objects.filter(enterprise_id=other["enterprise"]["id"]).count() == len(
         other["patients"]
     )
@@ -184,8 +187,8 @@ def test_other_enterprise_staff_see_nothing_of_the_first() -> None:
     assert other_channels.exists()
 
     for user in other["users"]:
-        if user["role"] == "superuser":
-            continue
+        if not user["practice_ids"]:
+            continue  # the superuser and the enterprise administrator work in no practice
         client = sign_in(user["username"], user["password"])
         page = client.get("/inbox/?status=all").content.decode()
         assert 'id="channel-' in page, "the user should see their own channels"
@@ -251,3 +254,35 @@ def test_quick_responses_in_english_and_spanish(kind: str, topics: list[str]) ->
             practice_id=practice["id"], topic="DOB Request", language="en"
         )
         assert dob.text == "!!May I have the date of birth please?"
+
+
+def test_one_platform_superuser_and_one_enterprise_administrator_per_enterprise() -> None:
+    acme = seed()
+    other = seed("--name", "Other Health")
+    user_model = get_user_model()
+
+    assert user_model.objects.filter(is_superuser=True).count() == 1
+    for data in (acme, other):
+        admin_user = next(u for u in data["users"] if u["role"] == "enterprise_admin")
+        stored = user_model.objects.get(username=admin_user["username"])
+        assert stored.is_staff
+        assert not stored.is_superuser
+        assert EnterpriseAdministrator.objects.get(user=stored).enterprise_id == uuid.UUID(
+            data["enterprise"]["id"]
+        )
+        client = sign_in(admin_user["username"], admin_user["password"])
+        listed = client.get("/admin/practices/practice/").context["cl"].result_list
+        assert {str(p.enterprise_id) for p in listed} == {data["enterprise"]["id"]}
+        manager = next(u for u in data["users"] if u["role"] == "manager")
+        client = sign_in(manager["username"], manager["password"])
+        listed = client.get("/admin/practices/practice/").context["cl"].result_list
+        assert sorted(str(p.pk) for p in listed) == sorted(manager["practice_ids"])
+
+
+def test_reseeding_keeps_the_roles() -> None:
+    first = seed()
+    again = seed()
+    assert [(u["username"], u["role"]) for u in first["users"]] == [
+        (u["username"], u["role"]) for u in again["users"]
+    ]
+    assert EnterpriseAdministrator.objects.count() == 1
