@@ -4,7 +4,6 @@ make one message and one text at the carrier; every request gets the same answer
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -13,7 +12,7 @@ from django.test import Client
 from channels_app.models import Patient, PatientChannel
 from messaging.models import Message, SimulatorText
 from practices.models import Practice
-from tests.support.api import MESSAGES_URL, message_payload
+from tests.support.api import MESSAGES_URL, message_payload, post_all_at_once
 from webhooks.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,35 +29,6 @@ def _postgresql_only(transactional_db: None) -> None:
         )
 
 
-def post_all_at_once(token: str, payloads: list[dict[str, Any]], key: str) -> list[Any]:
-    barrier = threading.Barrier(len(payloads))
-    responses: list[Any] = [None] * len(payloads)
-    errors: list[BaseException] = []
-
-    def post(index: int) -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            responses[index] = client.post(
-                MESSAGES_URL,
-                payloads[index],
-                content_type="application/json",
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-            )
-        except BaseException as exc:  # reported by the test thread below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(payloads))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return responses
-
-
 def test_ten_concurrent_duplicates_make_one_message_and_one_text(
     token: str, practice: Practice
 ) -> None:
@@ -69,7 +39,9 @@ def test_ten_concurrent_duplicates_make_one_message_and_one_text(
         "date_of_birth": "1970-05-05",
     }
     payload = message_payload(practice, patient=identity, metadata={"visit": 9})
-    responses = post_all_at_once(token, [payload] * THREADS, key="same-key")
+    responses = post_all_at_once(
+        MESSAGES_URL, token, [payload] * THREADS, headers={"Idempotency-Key": "same-key"}
+    )
 
     assert [r.status_code for r in responses] == [202] * THREADS, [r.content for r in responses]
     bodies = [r.json() for r in responses]
@@ -91,7 +63,9 @@ def test_concurrent_different_bodies_one_wins_the_rest_are_refused(
     token: str, practice: Practice
 ) -> None:
     payloads = [message_payload(practice, body=f"Text number {i}") for i in range(THREADS)]
-    responses = post_all_at_once(token, payloads, key="contested-key")
+    responses = post_all_at_once(
+        MESSAGES_URL, token, payloads, headers={"Idempotency-Key": "contested-key"}
+    )
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [202] + [422] * (THREADS - 1), [r.content for r in responses]

@@ -4,10 +4,12 @@ that speaks JSON with a bearer token, a message payload, and the contract's erro
 from __future__ import annotations
 
 import base64
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import connections
 from django.test import Client
 
 from practices.models import Practice
@@ -104,3 +106,37 @@ def assert_error(response: Any, status: int, code: str, field: object = ANY_FIEL
     assert body["error"]["message"], body
     if field is not ANY_FIELD:
         assert body["error"]["field"] == field, body
+
+
+def post_all_at_once(
+    url: str, token: str, bodies: list[dict[str, Any]], *, headers: dict[str, str] | None = None
+) -> list[Any]:
+    """POST each body to `url` from a thread of its own, all released at one moment (a
+    barrier), each thread on its own database connection; the responses in `bodies`' order.
+    A server error is a 500 response here, for the test to assert on."""
+    barrier = threading.Barrier(len(bodies))
+    responses: list[Any] = [None] * len(bodies)
+    errors: list[BaseException] = []
+
+    def post(index: int) -> None:
+        try:
+            client = Client(raise_request_exception=False)
+            barrier.wait(timeout=30)
+            responses[index] = client.post(
+                url,
+                bodies[index],
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            )
+        except BaseException as exc:  # reported by the test thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return responses
