@@ -75,11 +75,6 @@ from webhooks.services import api_client_create, call_to_text_workflow_create
 
 
 @pytest.fixture
-def world(db: None) -> dict[type[Model], Model]:
-    return make_world()
-
-
-@pytest.fixture
 def root(superuser: Any) -> Client:
     return client_for(superuser)
 

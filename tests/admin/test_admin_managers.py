@@ -16,7 +16,7 @@ from messaging.models import InboundAutomation
 from practices.models import Holiday, Membership, Practice, QuickResponse
 from tests.factories import HolidayFactory, PracticeFactory, QuickResponseFactory, UserFactory
 from tests.support import client_for
-from tests.support.admin import admin_url, form_data, make_world
+from tests.support.admin import admin_url, form_data, label
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +32,6 @@ FOR_MANAGERS: dict[type[Model], set[str]] = {
     User: {"view"},
 }
 CLOSED = [m for m in admin.site._registry if m not in FOR_MANAGERS]
-
-
-def label(model: type[Model]) -> str:
-    return model._meta.label
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return make_world()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from practices.models import (
 )
 from tests.factories import UserFactory
 from tests.support import client_for
-from tests.support.admin import admin_url, form_data, make_world
+from tests.support.admin import admin_url, form_data, label, make_world
 from webhooks.models import (
     ApiClient,
     CallToTextWorkflow,
@@ -67,10 +67,6 @@ FOR_ENTERPRISE_ADMINS: dict[type[Model], set[str]] = {
 }
 SCOPED = list(FOR_ENTERPRISE_ADMINS)
 CLOSED = [m for m in admin.site._registry if m not in FOR_ENTERPRISE_ADMINS]
-
-
-def label(model: type[Model]) -> str:
-    return model._meta.label
 
 
 def obj_of(world: World, model: type[Model]) -> Model:
