@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,9 @@ class MessageStatusChanged:
 
 
 StatusChangeHandler = Callable[[MessageStatusChanged], None]
+StatusChangesHandler = Callable[[Sequence[MessageStatusChanged]], None]
 _handlers: list[StatusChangeHandler] = []
+_batch_handlers: list[StatusChangesHandler] = []
 
 
 def on_message_status_changed(handler: StatusChangeHandler) -> StatusChangeHandler:
@@ -51,10 +53,30 @@ def on_message_status_changed(handler: StatusChangeHandler) -> StatusChangeHandl
     return handler
 
 
-def message_status_changed_publish(event: MessageStatusChanged) -> None:
-    """Called by the status service inside its transaction; nobody else calls this."""
+def on_message_status_changes(handler: StatusChangesHandler) -> StatusChangesHandler:
+    """Register `handler` for whole batches of changes, as the status service writes them (the
+    dispatcher records `sent` for many messages at once; a provider's reports come in batches):
+    a handler that stores an outbox row per change writes them all in one statement."""
+    if handler not in _batch_handlers:
+        _batch_handlers.append(handler)
+    return handler
+
+
+def off_message_status_changes(handler: StatusChangesHandler) -> None:
+    if handler in _batch_handlers:
+        _batch_handlers.remove(handler)
+
+
+def message_status_changed_publish(events: Sequence[MessageStatusChanged]) -> None:
+    """Called by the status service inside its transaction, with every change it wrote in it;
+    nobody else calls this."""
+    if not events:
+        return
+    for batch_handler in list(_batch_handlers):
+        batch_handler(events)
     for handler in list(_handlers):
-        handler(event)
+        for event in events:
+            handler(event)
 
 
 def off_message_status_changed(handler: StatusChangeHandler) -> None:

@@ -1,9 +1,11 @@
 """The one writer of an outbound message's status (core).
 
-`message_status_apply` moves a status forward along the state machine of `messaging.models`
-(`STATUS_RANK` and the `STATUS_REACHABLE_FROM` table beside it), writes the history row and
-publishes the change (`messaging.events`) in one transaction. `message_status_report` is what
-provider status callbacks call (Twilio's, the simulator's).
+`message_statuses_apply` moves statuses forward along the state machine of `messaging.models`
+(`STATUS_RANK` and the `STATUS_REACHABLE_FROM` table beside it), writes the history rows and
+publishes the changes (`messaging.events`) in one transaction, for one message or a batch (the
+dispatcher records `sent` for every text of a batch at once; `message_status_apply` is the
+one-message form). `message_status_report` / `message_status_reports_apply` are what provider
+status callbacks call (Twilio's one by one, the simulator's in batches).
 
 Core: imports only models and events; the dispatcher, the simulator and the views call it.
 """
@@ -13,10 +15,12 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,6 +37,17 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """News about one outbound message: move it to `status` (with `error_code`), and remember
+    the provider's id for it when it has none yet."""
+
+    message_id: uuid.UUID
+    status: str
+    error_code: str = ""
+    provider_message_id: str | None = None
+
+
 def message_status_apply(
     *,
     message_id: uuid.UUID,
@@ -41,72 +56,129 @@ def message_status_apply(
     provider_message_id: str | None = None,
     at: datetime.datetime | None = None,
 ) -> bool:
-    """Move an outbound message's status forward; True when it moved.
+    """Move one outbound message's status forward; True when it moved (see
+    `message_statuses_apply`)."""
+    update = StatusUpdate(message_id, status, error_code, provider_message_id)
+    return bool(message_statuses_apply([update], at=at))
+
+
+def message_statuses_apply(
+    updates: Sequence[StatusUpdate], *, at: datetime.datetime | None = None
+) -> set[uuid.UUID]:
+    """Move outbound messages' statuses forward; returns the ids of those that moved.
 
     A status that is not ahead of the current one (a late `sent` after `delivered`, a duplicate
-    callback) changes nothing. Each step gets a history row and is published once
-    (`messaging.events`), in the same transaction. A provider id is stored when the message has
-    none yet, even when the status does not move (the provider's callback may beat the record
-    of its own answer).
+    callback) changes nothing; updates of the same message apply in order. Each step gets a
+    history row and is published once (`messaging.events`), all in one transaction. A provider
+    id is stored when the message has none yet, even when the status does not move (the
+    provider's callback may beat the record of its own answer).
+
+    The rows are locked first (in id order, so two batches never deadlock): two callbacks
+    racing, or a callback and the worker's own record of `sent`, are then applied one after the
+    other, each seeing the other's result. The UPDATEs stay conditional on the status read, for
+    databases without row locks (SQLite). A batch costs the same few statements as one message:
+    the lock, one UPDATE per (old status, new status) pair, the history rows, the subscribers'
+    outbox rows.
     """
-    if status not in STATUS_REACHABLE_FROM:
-        raise ValueError(f"Not a status a message can move to: {status!r}")
-    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
-        error_code = ""
-    elif not error_code:
-        error_code = ErrorCode.PROVIDER_ERROR
+    for update in updates:
+        if update.status not in STATUS_REACHABLE_FROM:
+            raise ValueError(f"Not a status a message can move to: {update.status!r}")
+    if not updates:
+        return set()
     at = at or timezone.now()
-    fields: dict[str, Any] = {"status": status, "error_code": error_code, "status_changed_at": at}
-    if provider_message_id:
-        fields["provider_message_id"] = Coalesce(
-            F("provider_message_id"), Value(provider_message_id)
-        )
-    outbound = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+    ids = list(dict.fromkeys(update.message_id for update in updates))
+    outbound = Message.objects.filter(direction=Message.Direction.OUTBOUND)
     with transaction.atomic():
-        # A status with several ways in locks the row first: two callbacks racing (or a callback
-        # and the worker's own record of `sent`) are then applied one after the other, each
-        # seeing the other's result (a conditional UPDATE alone would skip a row whose status
-        # another transaction is changing). The UPDATE stays conditional for databases without
-        # row locks (SQLite).
-        previous = None
-        reachable = STATUS_REACHABLE_FROM[status]
-        if len(reachable) == 1:
-            # One way in (`sent`): the conditional UPDATE alone decides, and it waits for a
-            # concurrent change of the row like the lock would.
-            if outbound.filter(status=reachable[0]).update(**fields):
-                previous = reachable[0]
-        else:
-            for _ in range(3):
-                current = outbound.select_for_update().values_list("status", flat=True).first()
-                if current not in reachable:
-                    break
-                if outbound.filter(status=current).update(**fields):
-                    previous = current
-                    break
-        if previous is None:
-            if provider_message_id:
-                outbound.filter(provider_message_id__isnull=True).update(
-                    provider_message_id=provider_message_id
-                )
-            return False
-        steps = [(status, error_code)]
-        if previous == MessageStatus.RECEIVED and status in STATUS_IMPLIES_SENT:
-            steps.insert(0, (MessageStatus.SENT, ""))
-        changes = MessageStatusChange.objects.bulk_create(
-            MessageStatusChange(message_id=message_id, status=step, error_code=code, at=at)
-            for step, code in steps
+        current: dict[uuid.UUID, str] = dict(
+            outbound.filter(pk__in=ids)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", "status")
         )
-        for change in changes:
-            message_status_changed_publish(
+        read = dict(current)
+        final: dict[uuid.UUID, tuple[str, str]] = {}
+        provider_ids: dict[uuid.UUID, str] = {}
+        steps: list[tuple[uuid.UUID, str, str]] = []
+        for update in updates:
+            if update.provider_message_id and update.message_id in current:
+                provider_ids.setdefault(update.message_id, update.provider_message_id)
+            previous = current.get(update.message_id)
+            if previous not in STATUS_REACHABLE_FROM[update.status]:
+                continue
+            error_code = _error_code(update.status, update.error_code)
+            if previous == MessageStatus.RECEIVED and update.status in STATUS_IMPLIES_SENT:
+                steps.append((update.message_id, MessageStatus.SENT, ""))
+            steps.append((update.message_id, update.status, error_code))
+            current[update.message_id] = update.status
+            final[update.message_id] = (update.status, error_code)
+        _statuses_write(outbound, read=read, final=final, provider_ids=provider_ids, at=at)
+        changes = MessageStatusChange.objects.bulk_create(
+            MessageStatusChange(message_id=message_id, status=status, error_code=code, at=at)
+            for message_id, status, code in steps
+        )
+        message_status_changed_publish(
+            [
                 MessageStatusChanged(
-                    message_id=message_id,
+                    message_id=change.message_id,
                     change_id=change.pk,
                     status=change.status,
                     error_code=change.error_code,
                     at=at,
                 )
-            )
-    return True
+                for change in changes
+            ]
+        )
+    return set(final)
+
+
+def _error_code(status: str, error_code: str) -> str:
+    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+        return ""
+    return error_code or ErrorCode.PROVIDER_ERROR
+
+
+def _statuses_write(
+    outbound: Any,
+    *,
+    read: dict[uuid.UUID, str],
+    final: dict[uuid.UUID, tuple[str, str]],
+    provider_ids: dict[uuid.UUID, str],
+    at: datetime.datetime,
+) -> None:
+    """The UPDATEs of `message_statuses_apply`: one per (status read, new status, error code),
+    and one for provider ids of messages whose status did not move."""
+    groups: dict[tuple[str, str, str], list[uuid.UUID]] = {}
+    for message_id, (status, error_code) in final.items():
+        groups.setdefault((read[message_id], status, error_code), []).append(message_id)
+    for (previous, status, error_code), message_ids in groups.items():
+        fields: dict[str, Any] = {
+            "status": status,
+            "error_code": error_code,
+            "status_changed_at": at,
+        }
+        given = _provider_ids_case(message_ids, provider_ids)
+        if given is not None:
+            fields["provider_message_id"] = Coalesce(F("provider_message_id"), given)
+        outbound.filter(pk__in=message_ids, status=previous).update(**fields)
+    unmoved = [message_id for message_id in provider_ids if message_id not in final]
+    given = _provider_ids_case(unmoved, provider_ids)
+    if given is not None:
+        outbound.filter(pk__in=unmoved, provider_message_id__isnull=True).update(
+            provider_message_id=given
+        )
+
+
+def _provider_ids_case(message_ids: list[uuid.UUID], provider_ids: dict[uuid.UUID, str]) -> Any:
+    given = [message_id for message_id in message_ids if message_id in provider_ids]
+    if not given:
+        return None
+    if len(given) == 1:
+        return Value(provider_ids[given[0]])
+    return Case(
+        *(When(pk=message_id, then=Value(provider_ids[message_id])) for message_id in given),
+        default=Value(None),
+        output_field=Message._meta.get_field("provider_message_id"),
+    )
 
 
 def message_status_report(
@@ -119,30 +191,62 @@ def message_status_report(
     """A provider's status callback (Twilio's, the simulator's): the message is found by our
     id when the provider echoes it, else by the provider's id. Unknown messages and provider
     statuses that do not move ours are ignored (False)."""
-    if status is None:
-        return False
-    target: uuid.UUID | None = None
-    if message_id:
-        try:
-            target = uuid.UUID(message_id)
-        except ValueError:
-            target = None
-    if target is None and provider_message_id:
-        target = (
-            Message.objects.filter(
-                direction=Message.Direction.OUTBOUND, provider_message_id=provider_message_id
+    report = ProviderReport(provider_message_id, status, error_code, message_id)
+    return bool(message_status_reports_apply([report]))
+
+
+@dataclass(frozen=True)
+class ProviderReport:
+    provider_message_id: str
+    status: str | None
+    error_code: str = ""
+    message_id: str | None = None  # ours, when the provider echoes it
+
+
+def message_status_reports_apply(reports: Sequence[ProviderReport]) -> set[uuid.UUID]:
+    """A batch of provider status reports (`message_status_report`), found in one query and
+    applied in one transaction; returns the ids of the messages that moved."""
+    ours: list[tuple[ProviderReport, str, uuid.UUID | None]] = []
+    for report in reports:
+        if report.status is None:
+            continue
+        target: uuid.UUID | None = None
+        if report.message_id:
+            try:
+                target = uuid.UUID(report.message_id)
+            except ValueError:
+                target = None
+        ours.append((report, report.status, target))
+    lookup = [
+        report.provider_message_id
+        for report, _, target in ours
+        if target is None and report.provider_message_id
+    ]
+    by_provider_id: dict[str, uuid.UUID] = {}
+    if lookup:
+        by_provider_id = {
+            provider_id: pk
+            for provider_id, pk in Message.objects.filter(
+                direction=Message.Direction.OUTBOUND, provider_message_id__in=lookup
+            ).values_list("provider_message_id", "pk")
+            if provider_id
+        }
+    updates = []
+    for report, status, found in ours:
+        target = found or by_provider_id.get(report.provider_message_id)
+        if target is None:
+            logger.info(
+                "Status %s for unknown provider message %s ignored",
+                report.status,
+                report.provider_message_id,
             )
-            .values_list("pk", flat=True)
-            .first()
+            continue
+        updates.append(
+            StatusUpdate(
+                message_id=target,
+                status=status,
+                error_code=report.error_code,
+                provider_message_id=report.provider_message_id or None,
+            )
         )
-    if target is None:
-        logger.info(
-            "Status %s for unknown provider message %s ignored", status, provider_message_id
-        )
-        return False
-    return message_status_apply(
-        message_id=target,
-        status=status,
-        error_code=error_code,
-        provider_message_id=provider_message_id or None,
-    )
+    return message_statuses_apply(updates)

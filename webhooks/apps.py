@@ -11,5 +11,5 @@ class WebhooksConfig(AppConfig):
 
         from . import delivery
 
-        events.on_message_status_changed(delivery.message_status_event_store)
+        events.on_message_status_changes(delivery.message_status_events_store)
         events.on_inbound_message(delivery.patient_response_event_store)

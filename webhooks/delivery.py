@@ -25,6 +25,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +34,7 @@ import certifi
 import urllib3
 from celery import shared_task
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -70,99 +71,54 @@ def _seconds(value: float) -> datetime.timedelta:
 # --- Events (inside the transaction that makes them) ------------------------------------------
 
 
-def message_status_event_store(event: MessageStatusChanged) -> None:
-    """A status change of an outbound message: a `message.status` delivery when the message was
-    sent through the API by an active client with a webhook URL (the message's callback_url,
-    else the client's default).
+def message_status_events_store(events: Sequence[MessageStatusChanged]) -> None:
+    """Status changes of outbound messages: a `message.status` delivery for each change of a
+    message sent through the API by an active client with a webhook URL (the message's
+    callback_url, else the client's default).
 
-    This runs inside the status change's transaction on the hot path, so it is one statement:
-    an INSERT … SELECT that joins the message to its client and inserts nothing for any other
-    message. The body is built at the first attempt, from the row and the message.
+    This runs inside the status changes' transaction on the worker's hot path, for a whole
+    batch at once: one query finds the API-sent messages among them, one INSERT stores every
+    delivery, and after commit one task per API client delivers them (in order). The body is
+    built at the first attempt, from the row and the message.
     """
-    delivery_id = uuid.uuid4()
-    now = _now()
-    inserted = _message_status_insert(
-        delivery_id=delivery_id,
-        message_id=event.message_id,
-        status=event.status,
-        error_code=event.error_code,
-        sequence=STATUS_RANK[event.status],
-        occurred_at=event.at,
-        now=now,
-    )
-    if inserted:
-        _enqueue_on_commit(delivery_id, 0)
-
-
-def _message_status_insert(
-    *,
-    delivery_id: uuid.UUID,
-    message_id: uuid.UUID,
-    status: str,
-    error_code: str,
-    sequence: int,
-    occurred_at: datetime.datetime,
-    now: datetime.datetime,
-) -> bool:
-    """INSERT … SELECT a delivery row for an API-sent message; True when a row was inserted.
-    The ORM has no INSERT … SELECT; column names and value conversions still come from it."""
-    qn = connection.ops.quote_name
-    delivery, message, client = WebhookDelivery._meta, Message._meta, ApiClient._meta
-
-    def column(meta: Any, name: str) -> str:
-        return str(meta.get_field(name).column)
-
-    def prep(meta: Any, name: str, value: Any) -> Any:
-        return meta.get_field(name).get_db_prep_value(value, connection)
-
-    values: dict[str, tuple[str, Any]] = {
-        "id": ("%s", prep(delivery, "id", delivery_id)),
-        "api_client": (f"m.{qn(column(message, 'sender_api_client'))}", None),
-        "message": (f"m.{qn(column(message, 'id'))}", None),
-        "url": (
-            f"CASE WHEN m.{qn(column(message, 'callback_url'))} <> '' "
-            f"THEN m.{qn(column(message, 'callback_url'))} "
-            f"ELSE c.{qn(column(client, 'webhook_url'))} END",
-            None,
-        ),
-        "event_type": ("%s", WebhookDelivery.EventType.MESSAGE_STATUS.value),
-        "message_status": ("%s", status),
-        "error_code": ("%s", error_code),
-        "sequence": ("%s", sequence),
-        "occurred_at": ("%s", prep(delivery, "occurred_at", occurred_at)),
-        "body": ("%s", ""),
-        "status": ("%s", WebhookDelivery.Status.PENDING.value),
-        "attempt_count": ("%s", 0),
-        "schedule_step": ("%s", 0),
-        # The first attempt is enqueued on commit; the sweep only steps in if that task is lost.
-        "next_attempt_at": (
-            "%s",
-            prep(
-                delivery,
-                "next_attempt_at",
-                now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS),
-            ),
-        ),
-        "last_error": ("%s", ""),
-        "created_at": ("%s", prep(delivery, "created_at", now)),
+    targets = {
+        row["pk"]: row
+        for row in Message.objects.filter(
+            pk__in={event.message_id for event in events}, sender_api_client__is_active=True
+        ).values("pk", "sender_api_client_id", "callback_url", "sender_api_client__webhook_url")
     }
-    columns = ", ".join(qn(column(delivery, name)) for name in values)
-    selects = ", ".join(sql for sql, _ in values.values())
-    params = [value for sql, value in values.values() if sql == "%s"]
-    m_id, m_client = qn(column(message, "id")), qn(column(message, "sender_api_client"))
-    m_callback, c_url = qn(column(message, "callback_url")), qn(column(client, "webhook_url"))
-    c_id, c_active = qn(column(client, "id")), qn(column(client, "is_active"))
-    # Names come from the models' metadata, quoted; every value is a parameter.
-    sql = (
-        f"INSERT INTO {qn(delivery.db_table)} ({columns}) SELECT {selects} "  # noqa: S608
-        f"FROM {qn(message.db_table)} m "
-        f"INNER JOIN {qn(client.db_table)} c ON c.{c_id} = m.{m_client} "
-        f"WHERE m.{m_id} = %s AND c.{c_active} = %s AND (m.{m_callback} <> '' OR c.{c_url} <> '')"
-    )
-    params += [prep(message, "id", message_id), True]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return bool(cursor.rowcount == 1)
+    now = _now()
+    first_attempt_due = now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS)
+    deliveries = []
+    for event in events:
+        target = targets.get(event.message_id)
+        url = target and (target["callback_url"] or target["sender_api_client__webhook_url"])
+        if not target or not url:
+            continue
+        deliveries.append(
+            WebhookDelivery(
+                api_client_id=target["sender_api_client_id"],
+                url=url,
+                event_type=WebhookDelivery.EventType.MESSAGE_STATUS,
+                message_id=event.message_id,
+                message_status=event.status,
+                error_code=event.error_code,
+                sequence=STATUS_RANK[event.status],
+                occurred_at=event.at,
+                # The first attempt is enqueued on commit; the sweep only steps in if that task
+                # is lost.
+                next_attempt_at=first_attempt_due,
+                created_at=now,
+            )
+        )
+    if not deliveries:
+        return
+    WebhookDelivery.objects.bulk_create(deliveries)
+    by_client: dict[uuid.UUID, list[str]] = {}
+    for delivery in deliveries:
+        by_client.setdefault(delivery.api_client_id, []).append(str(delivery.pk))
+    for delivery_ids in by_client.values():
+        publish_on_commit(webhook_deliver_first, delivery_ids, queue=settings.WEBHOOK_CELERY_QUEUE)
 
 
 def patient_response_event_store(event: InboundMessageReceived) -> None:
@@ -370,6 +326,20 @@ def webhook_delivery_attempt(*, delivery_id: uuid.UUID, attempt_count: int) -> s
         delivery.status,
     )
     return delivery.status
+
+
+@shared_task(name="webhooks.tasks.webhook_deliver_first", ignore_result=True)
+def webhook_deliver_first(delivery_ids: list[str]) -> int:
+    """The first attempts of one client's new deliveries, in the order their events happened
+    (one task for a batch of status changes instead of one per change); returns how many were
+    made. Each is its own attempt, claimed and recorded as `webhook_deliver` does, so a
+    redelivered task makes none twice, and a delivery this task never reaches (its worker died)
+    is the sweep's."""
+    made = 0
+    for delivery_id in delivery_ids:
+        status = webhook_delivery_attempt(delivery_id=uuid.UUID(delivery_id), attempt_count=0)
+        made += status != "skipped"
+    return made
 
 
 @shared_task(name="webhooks.tasks.webhook_deliver", ignore_result=True)

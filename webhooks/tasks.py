@@ -6,9 +6,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import delivery
-from .delivery import webhook_deliver
+from .delivery import webhook_deliver, webhook_deliver_first
 
-__all__ = ["webhook_deliver", "webhook_deliveries_sweep"]
+__all__ = ["webhook_deliver", "webhook_deliver_first", "webhook_deliveries_sweep"]
 
 
 @shared_task(name="webhooks.tasks.webhook_deliveries_sweep", ignore_result=True)

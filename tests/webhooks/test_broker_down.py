@@ -48,13 +48,19 @@ def test_a_broker_outage_costs_one_publish_attempt_and_the_sweep_catches_up(
     clock = Clock()
     monkeypatch.setattr(outbox, "_clock", clock)
     attempts: list[tuple[Any, ...]] = []
-    publish = tasks.webhook_deliver.apply_async
 
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        attempts.append(kwargs["args"])
-        return publish(*args, **kwargs)
+    def count(task: Any) -> None:
+        publish = task.apply_async
 
-    monkeypatch.setattr(tasks.webhook_deliver, "apply_async", counted)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            attempts.append(kwargs["args"])
+            return publish(*args, **kwargs)
+
+        monkeypatch.setattr(task, "apply_async", counted)
+
+    count(tasks.webhook_deliver_first)  # a batch of status changes' first attempts
+    count(tasks.webhook_deliver)  # the sweep's
+
     broker_url, was_eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     use_broker(private_redis.url)
     celery_app.conf.task_always_eager = False
@@ -70,7 +76,7 @@ def test_a_broker_outage_costs_one_publish_attempt_and_the_sweep_catches_up(
         assert [d.message_id for d in deliveries] == [first.pk, second.pk]
         assert {d.status for d in deliveries} == {"pending"}
         # The first callback tried the broker and failed; the second did not try at all.
-        assert attempts == [(str(deliveries[0].pk), 0)]
+        assert attempts == [([str(deliveries[0].pk)],)]
         assert outbox.broker_backing_off()
 
         # Within the back-off the sweep does not try the broker either.

@@ -15,7 +15,7 @@ from messaging.services import Api, Sender, Smapi, Staff, message_status_report
 from messaging.simulator import simulator_report
 from tests.support import Receiver
 from tests.support.webhooks import BODY, PATIENT
-from webhooks.delivery import message_status_event_store
+from webhooks.delivery import message_status_events_store
 from webhooks.models import ApiClient, WebhookDelivery
 from webhooks.services import api_client_create
 
@@ -141,20 +141,25 @@ def test_the_simulated_carrier_reporting_twice_makes_one_event(
     assert statuses(receiver) == [("sent", 1), ("delivered", 2)]
 
 
-def test_the_hot_path_costs_one_statement(
+def test_the_hot_path_costs_two_statements_per_batch(
     send: Callable[..., Message], django_assert_num_queries: Callable[..., Any]
 ) -> None:
-    """Inside the status transaction: one INSERT … SELECT, whatever the message."""
-    api_message = send(execute=False)
+    """Inside the status transaction: one query finds the API-sent messages of the batch, one
+    INSERT stores every delivery, whatever the batch's size; no delivery for a staff text."""
+    api_messages = [send(execute=False) for _ in range(3)]
     staff_message = send(execute=False, sender=Staff())
-    for message, rows in ((api_message, 1), (staff_message, 0)):
-        event = MessageStatusChanged(
-            message_id=message.pk,
-            change_id=0,
-            status="sent",
-            error_code="",
-            at=message.created_at,
+
+    def event(message: Message, status: str) -> MessageStatusChanged:
+        return MessageStatusChanged(
+            message_id=message.pk, change_id=0, status=status, error_code="", at=message.created_at
         )
-        with transaction.atomic(), django_assert_num_queries(1):
-            message_status_event_store(event)
-        assert WebhookDelivery.objects.filter(message=message).count() == rows
+
+    batch = [event(m, s) for m in api_messages for s in ("sent", "delivered")]
+    batch.append(event(staff_message, "sent"))
+    with transaction.atomic(), django_assert_num_queries(2):
+        message_status_events_store(batch)
+    for message in api_messages:
+        assert WebhookDelivery.objects.filter(message=message).count() == 2
+    with transaction.atomic(), django_assert_num_queries(1):
+        message_status_events_store([event(staff_message, "delivered")])
+    assert not WebhookDelivery.objects.filter(message=staff_message).exists()
