@@ -503,6 +503,9 @@ SMS_SEND_RETRY_BASE_SECONDS = env_float("SMS_SEND_RETRY_BASE_SECONDS", 5)
 SMS_PACING_REDIS_URL = env_str("SMS_PACING_REDIS_URL", REDIS_URL)
 SMS_PACING_KEY_PREFIX = env_str("SMS_PACING_KEY_PREFIX", "artera:pacing")
 SMS_PACING_MAX_INLINE_WAIT = env_float("SMS_PACING_MAX_INLINE_WAIT", 1.0)
+# A worker claims up to this many of a line's due texts at once (fewer when the line's pace would
+# not let them all out within SMS_PACING_MAX_INLINE_WAIT).
+SMS_DISPATCH_BATCH_SIZE = env_int("SMS_DISPATCH_BATCH_SIZE", 200)
 # The simulator's pages and JSON API show every text it carried. With DJANGO_HTTPS on they answer
 # 404 unless an operator deliberately runs a public demo on the simulator.
 SMS_SIMULATOR_PUBLIC_DEMO = env_bool("SMS_SIMULATOR_PUBLIC_DEMO", default=False)

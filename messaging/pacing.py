@@ -15,10 +15,12 @@ so for the length of the outage a line may get up to (worker processes) x its ra
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
+import redis
 from django.conf import settings
 
 from artera.ratelimit import OnRedisError, RateLimiter
@@ -47,3 +49,50 @@ def line_slot_reserve(*, line_id: object, rate: Decimal, max_wait: float | None)
     """Reserve the next send slot of a line (see the module docstring)."""
     decision = pacer_get().take(f"line:{line_id}", rate=rate, burst=1, max_wait=max_wait)
     return Reservation(granted=decision.allowed, wait=decision.wait)
+
+
+# --- One queued dispatch task per line ---------------------------------------------------------
+#
+# Every stored text asks for its line's dispatch task, and one task sends every due text of the
+# line (`messaging.dispatch`), so while a task for the line is queued and not yet started, another
+# one would find nothing the first will not. A flag in Redis says "queued"; the task clears it
+# when it starts, before it looks for texts, so a text stored after that look publishes again.
+# A flag whose task was lost expires after `DISPATCH_QUEUED_TTL_SECONDS` (and the outbox sweeper
+# covers the texts); without Redis, or when it does not answer, every text publishes.
+
+DISPATCH_QUEUED_TTL_SECONDS = 5
+
+
+@reload_on("SMS_PACING_REDIS_URL")
+@functools.cache
+def _flags() -> redis.Redis | None:
+    url = settings.SMS_PACING_REDIS_URL
+    if not url:
+        return None
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def _queued_key(line_id: object) -> str:
+    return f"{settings.SMS_PACING_KEY_PREFIX}:dispatch-queued:{line_id}"
+
+
+def line_dispatch_mark_queued(line_id: object, *, force: bool = False) -> bool:
+    """Whether the caller should publish the line's task: True unless one is queued already
+    (`force`: the running task queues its own continuation, whatever the flag says)."""
+    client = _flags()
+    if client is None:
+        return True
+    try:
+        marked = client.set(_queued_key(line_id), 1, nx=not force, ex=DISPATCH_QUEUED_TTL_SECONDS)
+        return bool(marked) or force
+    except redis.RedisError:
+        return True
+
+
+def line_dispatch_started(line_id: object) -> None:
+    """The line's task is running: the next stored text publishes a new one."""
+    client = _flags()
+    if client is None:
+        return
+    with contextlib.suppress(redis.RedisError):  # else the flag expires on its own
+        client.delete(_queued_key(line_id))

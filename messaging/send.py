@@ -12,7 +12,6 @@ portal, the APIs) or the inbound path, which all import it.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from channels_app.models import Patient, PatientChannel
 from channels_app.services import channel_get_or_create, channel_record_outbound
 from practices.models import Line, Practice
 
-from .dispatch import dispatch_enqueue, message_sms_text
+from .dispatch import dispatch_on_commit, message_sms_text
 from .links import links_shorten
 from .models import Message, MessageStatus, MessageStatusChange, OptOut, ShortLink
 from .phrases import phrases_render
@@ -228,7 +227,7 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
             ShortLink.objects.bulk_create(links)
         if kind != Message.Kind.SECURITY_CODE:
             channel_record_outbound(channel=channel, at=now)
-        transaction.on_commit(functools.partial(dispatch_enqueue, message.id))
+        dispatch_on_commit(line.pk)
     return message
 
 

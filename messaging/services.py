@@ -16,13 +16,7 @@ from __future__ import annotations
 
 from artera.bodies import MAX_BODY_LENGTH
 
-from .dispatch import (
-    DispatchOutcome,
-    DispatchState,
-    message_dispatch,
-    message_sms_text,
-    outbox_sweep,
-)
+from .dispatch import LineDispatch, line_dispatch, message_sms_text, outbox_sweep
 from .inbound import INBOUND_MAX_LENGTH, message_receive_inbound, message_receive_secure_reply
 from .links import short_link_follow
 from .send import (
@@ -45,15 +39,14 @@ __all__ = [
     "Api",
     "Automation",
     "CallToText",
-    "DispatchOutcome",
-    "DispatchState",
+    "LineDispatch",
     "Recipient",
     "Sender",
     "Smapi",
     "Staff",
     "ToChannel",
     "ToNumber",
-    "message_dispatch",
+    "line_dispatch",
     "message_receive_inbound",
     "message_receive_secure_reply",
     "message_send",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from celery import shared_task
@@ -33,7 +34,7 @@ from artera.phones import normalize_us_phone
 
 from .models import ErrorCode, MessageStatus, SimulatorNumber, SimulatorText
 from .outbox import task_publish
-from .status import message_status_report
+from .status import ProviderReport, message_status_reports_apply
 
 # The fate of a text to each kind of number: our status and error code.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -90,50 +91,96 @@ def simulator_number_kind(number: str) -> str:
     return kind or SimulatorNumber.Kind.MOBILE
 
 
+@dataclass(frozen=True)
+class CarrierText:
+    """A text the platform hands the carrier."""
+
+    from_number: str
+    to_number: str
+    body: str
+    reference: str  # our message's id
+
+
 def simulator_accept(
     *, from_number: str, to_number: str, body: str, reference: str
 ) -> SimulatorText:
-    """The carrier takes a text from the platform. Every hand-over is its own row (a text sent
-    twice is carried twice); the delivery report follows after the row is committed."""
+    """The carrier takes a text from the platform (`simulator_accept_many`)."""
+    return simulator_accept_many([CarrierText(from_number, to_number, body, reference)])[0]
+
+
+def simulator_accept_many(texts: Sequence[CarrierText]) -> list[SimulatorText]:
+    """The carrier takes texts from the platform. Every hand-over is its own row (a text sent
+    twice is carried twice); one task reports their fate after the rows are committed."""
     with transaction.atomic():
-        text = SimulatorText.objects.create(
-            direction=SimulatorText.Direction.TO_PATIENT,
-            from_number=from_number,
-            to_number=to_number,
-            body=body,
-            client_reference=reference,
+        carried = SimulatorText.objects.bulk_create(
+            SimulatorText(
+                direction=SimulatorText.Direction.TO_PATIENT,
+                from_number=text.from_number,
+                to_number=text.to_number,
+                body=text.body,
+                client_reference=text.reference,
+            )
+            for text in texts
         )
-        transaction.on_commit(functools.partial(_report_later, text.id))
-    return text
+        transaction.on_commit(functools.partial(_report_later, [text.id for text in carried]))
+    return carried
 
 
-def _report_later(text_id: uuid.UUID) -> None:
-    task_publish(simulator_report_task, str(text_id), countdown=settings.SMS_SIMULATOR_REPORT_DELAY)
+def _report_later(text_ids: list[uuid.UUID]) -> None:
+    task_publish(
+        simulator_report_task,
+        [str(text_id) for text_id in text_ids],
+        countdown=settings.SMS_SIMULATOR_REPORT_DELAY,
+    )
 
 
 def simulator_report(*, text_id: uuid.UUID) -> bool:
-    """Report a carried text's fate to the platform, through the status-callback path a real
-    provider uses. The carrier's record and the platform's status change commit together, so a
-    report is made exactly once however often this runs."""
+    """Report one carried text's fate (`simulator_report_many`)."""
+    return bool(simulator_report_many([text_id]))
 
-    text = SimulatorText.objects.filter(
-        pk=text_id, direction=SimulatorText.Direction.TO_PATIENT
-    ).first()
-    if text is None:
-        return False
-    status, error_code = OUTCOMES[simulator_number_kind(text.to_number)]
+
+def simulator_report_many(text_ids: Sequence[uuid.UUID]) -> int:
+    """Report carried texts' fates to the platform, through the status path a real provider's
+    callbacks take (`message_status_reports_apply`, in one batch). The carrier's records and the
+    platform's status changes commit together, and the records are locked first, so each text
+    is reported exactly once however often this runs. Returns how many were reported."""
     with transaction.atomic():
-        reported = SimulatorText.objects.filter(
-            pk=text.pk, status=SimulatorText.Status.SENT
-        ).update(status=status, error_code=error_code, reported_at=timezone.now())
-        if not reported:
-            return False
-        return message_status_report(
-            provider_message_id=text.provider_message_id,
-            message_id=text.client_reference or None,
-            status=status,
-            error_code=error_code,
+        texts = list(
+            SimulatorText.objects.select_for_update()
+            .filter(
+                pk__in=text_ids,
+                direction=SimulatorText.Direction.TO_PATIENT,
+                status=SimulatorText.Status.SENT,
+            )
+            .order_by("pk")
         )
+        if not texts:
+            return 0
+        kinds = dict(
+            SimulatorNumber.objects.filter(
+                number__in={text.to_number for text in texts}
+            ).values_list("number", "kind")
+        )
+        now = timezone.now()
+        outcomes: dict[tuple[str, str], list[uuid.UUID]] = {}
+        reports = []
+        for text in texts:
+            status, error_code = OUTCOMES[kinds.get(text.to_number, SimulatorNumber.Kind.MOBILE)]
+            outcomes.setdefault((status, error_code), []).append(text.pk)
+            reports.append(
+                ProviderReport(
+                    provider_message_id=text.provider_message_id,
+                    status=status,
+                    error_code=error_code,
+                    message_id=text.client_reference or None,
+                )
+            )
+        for (status, error_code), ids in outcomes.items():
+            SimulatorText.objects.filter(pk__in=ids).update(
+                status=status, error_code=error_code, reported_at=now
+            )
+        message_status_reports_apply(reports)
+    return len(texts)
 
 
 def simulator_report_overdue(*, limit: int = 500) -> int:
@@ -151,9 +198,7 @@ def simulator_report_overdue(*, limit: int = 500) -> int:
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for text_id in overdue:
-        simulator_report(text_id=text_id)
-    return len(overdue)
+    return simulator_report_many(overdue) if overdue else 0
 
 
 @dataclass(frozen=True)
@@ -193,5 +238,9 @@ def simulator_text_as_json(text: SimulatorText) -> dict[str, str]:
 
 
 @shared_task(name="messaging.tasks.simulator_report", ignore_result=True)
-def simulator_report_task(text_id: str) -> bool:
-    return simulator_report(text_id=uuid.UUID(text_id))
+def simulator_report_task(text_ids: list[str] | str) -> int:
+    """The carrier's delivery reports for one hand-over (a single id: a task published before
+    hand-overs came in groups)."""
+    if isinstance(text_ids, str):
+        text_ids = [text_ids]
+    return simulator_report_many([uuid.UUID(text_id) for text_id in text_ids])

@@ -13,18 +13,18 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import dispatch, simulator
-from .dispatch import EAGER_MAX_ROUNDS, message_dispatch_task
+from .dispatch import EAGER_MAX_ROUNDS, line_dispatch_task
 from .simulator import simulator_report_task
 
 __all__ = [
     "EAGER_MAX_ROUNDS",
-    "message_dispatch",
+    "line_dispatch",
     "outbox_sweep",
     "simulator_report",
     "simulator_sweep",
 ]
 
-message_dispatch = message_dispatch_task
+line_dispatch = line_dispatch_task
 simulator_report = simulator_report_task
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -82,6 +83,18 @@ class SmsGateway:
 
     def send(self, *, message: Message, text: str) -> SendResult:
         raise NotImplementedError
+
+    def send_batch(self, items: Sequence[tuple[Message, str]]) -> list[SendResult | GatewayError]:
+        """Hand over several texts whose pacing slots have come, in order; one result per text
+        (a refusal is that text's `GatewayError`, the others still go). A provider without a
+        batch call sends them one by one."""
+        results: list[SendResult | GatewayError] = []
+        for message, text in items:
+            try:
+                results.append(self.send(message=message, text=text))
+            except GatewayError as exc:
+                results.append(exc)
+        return results
 
     def find_sent(self, *, message: Message, text: str) -> str | None:
         """The provider's id for `message` if an earlier attempt got it to the provider."""

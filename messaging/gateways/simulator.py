@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -11,9 +12,9 @@ from django.http import HttpRequest
 from artera.errors import InvalidInput
 from artera.jsonbody import json_text_loads
 from messaging.models import SimulatorText
-from messaging.simulator import simulator_accept
+from messaging.simulator import CarrierText, simulator_accept, simulator_accept_many
 
-from .base import InboundSms, SendResult, SmsGateway
+from .base import GatewayError, InboundSms, SendResult, SmsGateway
 
 if TYPE_CHECKING:
     from messaging.models import Message
@@ -40,6 +41,23 @@ class SimulatorGateway(SmsGateway):
             # that dies leaves a message the platform does not know was sent.
             time.sleep(settings.SMS_SIMULATOR_LATENCY)
         return SendResult(provider_message_id=carried.provider_message_id)
+
+    def send_batch(self, items: Sequence[tuple[Message, str]]) -> list[SendResult | GatewayError]:
+        """The carrier takes the whole group in one hand-over (one INSERT, one report task)."""
+        carried = simulator_accept_many(
+            [
+                CarrierText(
+                    from_number=message.from_number,
+                    to_number=message.to_number,
+                    body=text,
+                    reference=str(message.id),
+                )
+                for message, text in items
+            ]
+        )
+        if settings.SMS_SIMULATOR_LATENCY:
+            time.sleep(settings.SMS_SIMULATOR_LATENCY)
+        return [SendResult(provider_message_id=text.provider_message_id) for text in carried]
 
     def find_sent(self, *, message: Message, text: str) -> str | None:
         carried = (

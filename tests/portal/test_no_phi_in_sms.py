@@ -10,7 +10,7 @@ import pytest
 
 from messaging.models import Message, SimulatorText
 from messaging.replies import channel_reply
-from messaging.services import message_dispatch, message_sms_text
+from messaging.services import line_dispatch, message_sms_text
 from practices.models import Practice
 from tests.factories import MembershipFactory
 from tests.support.portal import Visitor, age, link_token
@@ -38,7 +38,7 @@ def test_no_carrier_record_contains_secure_text(
         )
     with_link = send_secure(body=f"{SECRETS[2]} https://pharmacy.example.org/rx/123")
     # A repeated dispatch (a no-op once sent), the code step, and a reply on the portal.
-    message_dispatch(message_id=staff_message.pk, max_inline_wait=None)
+    line_dispatch(line_id=staff_message.line_id, max_inline_wait=None)
     age(with_link.secure_link, days=2)
     me = visitor(link_token(with_link))
     me.dob()

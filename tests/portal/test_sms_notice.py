@@ -18,7 +18,7 @@ from messaging.services import (
     Api,
     Staff,
     ToNumber,
-    message_dispatch,
+    line_dispatch,
     message_send,
     message_sms_text,
 )
@@ -75,7 +75,7 @@ def test_a_retried_dispatch_sends_the_same_notice(
             secure=True,
         )
     expected = message_sms_text(message)
-    message_dispatch(message_id=message.pk, max_inline_wait=None)
+    line_dispatch(line_id=message.line_id, max_inline_wait=None)
     assert carried_to() == [expected]
 
 

@@ -120,10 +120,11 @@ def test_pacing_is_shared_by_all_workers_and_keeps_each_patients_order(
 def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     sms_worker: Callable[..., CeleryWorker], make_line: Callable[..., Line]
 ) -> None:
-    """SIGKILL a worker while it holds texts the carrier already took but the platform has not
-    recorded, and texts still queued for it. A new worker (with the sweeper) finishes the batch:
+    """SIGKILL a worker while it holds a batch claim: texts the carrier already took but the
+    platform has not recorded, and texts of the same claim the carrier never got. A new worker (with the sweeper) finishes the batch:
     every text reaches the carrier exactly once (counted by the carrier) and is delivered."""
-    line = make_line(rate="100")
+    # Slots 0.1 s apart: each text of a claim goes to the carrier on its own.
+    line = make_line(rate="10")
     timings = {"SMS_CLAIM_LEASE_SECONDS": "3", "SMS_OUTBOX_GRACE_SECONDS": "2"}
     # The carrier answers slowly and reports late, so the worker dies holding texts that only
     # the carrier knows were sent: the new worker must find that out from the carrier.
@@ -157,6 +158,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
 
     held, carried_before = wait_until(frozen_holding_carried_texts, what="a text in flight")
     doomed.kill()
+    # One claim held both kinds: handed over but unrecorded, and not handed over at all.
+    assert carried_before
+    assert held - carried_before, "the worker held no batch"
 
     # A new worker, with the sweeper running, picks up everything that was left. Its carrier
     # reports late too, so what the dead worker held is taken over (after the lease) before the
