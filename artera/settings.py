@@ -506,6 +506,9 @@ SMS_PACING_MAX_INLINE_WAIT = env_float("SMS_PACING_MAX_INLINE_WAIT", 1.0)
 # A worker claims up to this many of a line's due texts at once (fewer when the line's pace would
 # not let them all out within SMS_PACING_MAX_INLINE_WAIT).
 SMS_DISPATCH_BATCH_SIZE = env_int("SMS_DISPATCH_BATCH_SIZE", 200)
+# A line's new dispatch task waits this long, so texts stored one request after another share its
+# first batch (0: start at once).
+SMS_DISPATCH_GATHER_SECONDS = env_float("SMS_DISPATCH_GATHER_SECONDS", 0.05)
 # The simulator's pages and JSON API show every text it carried. With DJANGO_HTTPS on they answer
 # 404 unless an operator deliberately runs a public demo on the simulator.
 SMS_SIMULATOR_PUBLIC_DEMO = env_bool("SMS_SIMULATOR_PUBLIC_DEMO", default=False)

@@ -94,6 +94,7 @@ class Options:
     duration: int
     warmup: int
     connections: int
+    batch_connections: int
     threads: int
     web_workers: int
     worker_concurrency: int
@@ -300,13 +301,15 @@ def _wrk(
     path: str,
     env: dict[str, str],
     duration: int,
+    connections: int | None = None,
 ) -> dict[str, Any]:
+    connections = connections or opts.connections
     cmd = [
         "wrk",
         "--threads",
-        str(opts.threads),
+        str(min(opts.threads, connections)),
         "--connections",
-        str(opts.connections),
+        str(connections),
         "--duration",
         f"{duration}s",
         "--timeout",
@@ -357,6 +360,7 @@ def _scenario(
     env: dict[str, str],
     web_pid: int | None = None,
     per_request: int = 1,
+    connections: int | None = None,
 ) -> Result:
     """wrk against `path`; with `per_request` messages in each request (a batch), the CPU is
     given per message and the notes say how many messages a second were accepted."""
@@ -368,10 +372,15 @@ def _scenario(
             path=path,
             env={**env, **area, "BENCH_OFFSET": str(WARMUP_OFFSET)},
             duration=opts.warmup,
+            connections=connections,
         )
     with CpuMeter({"web": web_pid}) as cpu:
         raw = _wrk(
-            opts, path=path, env={**env, **area, "BENCH_OFFSET": "0"}, duration=opts.duration
+            opts,
+            path=path,
+            env={**env, **area, "BENCH_OFFSET": "0"},
+            duration=opts.duration,
+            connections=connections,
         )
     result = _from_wrk(name, description, raw)
     result.extra.update(cpu.per(raw["requests"] * per_request))
@@ -469,7 +478,7 @@ def _e2e(
                 host="127.0.0.1",
                 port=opts.port,
                 total=opts.e2e_messages // batch if batch else opts.e2e_messages,
-                connections=opts.connections,
+                connections=opts.batch_connections if batch else opts.connections,
                 make_request=make,
             )
 
@@ -687,6 +696,7 @@ def run(opts: Options) -> dict[str, Any]:
                     env=batch_env,
                     web_pid=web.pid,
                     per_request=opts.batch_size,
+                    connections=opts.batch_connections,
                 )
             )
         if _wanted(opts, "end_to_end"):
@@ -838,6 +848,12 @@ def options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--batch-connections",
+        type=int,
+        default=4,
+        help="connections of the batch scenarios (each request carries --batch-size messages)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery processes")
@@ -867,6 +883,7 @@ def options(argv: list[str] | None = None) -> Options:
         duration=args.duration,
         warmup=args.warmup,
         connections=args.connections,
+        batch_connections=args.batch_connections,
         threads=args.threads,
         web_workers=args.web_workers,
         worker_concurrency=args.worker_concurrency,

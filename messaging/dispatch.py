@@ -328,10 +328,16 @@ def line_dispatch_enqueue(
 ) -> bool:
     """Publish the line's dispatch task unless one is queued already (`again`: the running task
     publishes its own continuation); False when the broker is unreachable (the sweeper has the
-    line's texts then)."""
+    line's texts then).
+
+    A new task starts `SMS_DISPATCH_GATHER_SECONDS` later (50 ms): texts stored meanwhile, one
+    POST after another, join its first batch instead of each costing the worker a batch of one.
+    """
     eager = bool(line_dispatch_task.app.conf.task_always_eager)  # runs now: nothing queued
     if not eager and not line_dispatch_mark_queued(line_id, force=again):
         return True
+    if countdown is None and not again and not eager:
+        countdown = settings.SMS_DISPATCH_GATHER_SECONDS or None
     published = task_publish(line_dispatch_task, str(line_id), countdown=countdown)
     if not published and not eager:
         line_dispatch_started(line_id)  # nothing is queued after all

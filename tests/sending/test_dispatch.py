@@ -266,3 +266,32 @@ def test_broker_down_send_returns_quickly_and_the_sweeper_delivers(
     message.refresh_from_db()
     assert message.status == "delivered"
     assert carried(message) == 1
+
+
+def test_a_lines_new_task_gathers_and_one_queued_task_is_enough(
+    line: Line, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """With a broker: the first text of a line publishes a task that starts a moment later
+    (texts of the next requests join its batch); the texts stored while it is queued publish
+    nothing; once it runs, the next text publishes again."""
+    if not settings.SMS_PACING_REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL=redis://…")
+    published: list[float | None] = []
+    monkeypatch.setattr(
+        dispatch_module,
+        "task_publish",
+        lambda task, *args, countdown=None: published.append(countdown) or True,
+    )
+    celery_app.conf.task_always_eager = False
+    try:
+        dispatch_module.line_dispatch_started(line.pk)  # no flag left by another test
+        for _ in range(3):
+            assert line_dispatch_enqueue(line.pk)
+        assert published == [settings.SMS_DISPATCH_GATHER_SECONDS]
+        dispatch_module.line_dispatch_started(line.pk)  # the task runs
+        assert line_dispatch_enqueue(line.pk)
+        assert line_dispatch_enqueue(line.pk, again=True)  # its continuation: at once
+        assert published[1:] == [settings.SMS_DISPATCH_GATHER_SECONDS, None]
+    finally:
+        celery_app.conf.task_always_eager = True
+        dispatch_module.line_dispatch_started(line.pk)
