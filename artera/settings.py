@@ -87,7 +87,7 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("https://") else []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "artera.admin_site.ArteraAdminConfig",  # django.contrib.admin with the product's home
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

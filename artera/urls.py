@@ -5,10 +5,6 @@ from django.views.generic import RedirectView
 
 from inbox.views import SignOutView
 
-admin.site.site_header = "Artera administration"
-admin.site.site_title = "Artera admin"
-admin.site.index_title = "Configuration"
-
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),

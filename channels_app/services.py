@@ -278,8 +278,12 @@ def channel_star_toggle(*, channel: PatientChannel, user: User) -> bool:
     return not starred
 
 
-def note_add(*, channel: PatientChannel, author: User, body: str) -> InternalNote:
-    """An internal note; each `@username` of a member of the practice notifies that person."""
+def note_add(
+    *, channel: PatientChannel, author: User, body: str, ip_address: str | None = None
+) -> InternalNote:
+    """An internal note; each `@username` of a member of the practice notifies that person.
+    `ip_address` is the author's client address (`artera.clientaddr.client_ip`), for the audit
+    log."""
     text = body.strip()
     if not text:
         raise InvalidInput("Write the note first.", code="empty_note", field="body")
@@ -305,7 +309,10 @@ def note_add(*, channel: PatientChannel, author: User, body: str) -> InternalNot
                 for member in mentioned
             )
         AuditLog.objects.create(
-            user=author, action=AuditLog.Action.NOTE_ADDED, channel_id=channel.pk
+            user=author,
+            action=AuditLog.Action.NOTE_ADDED,
+            channel_id=channel.pk,
+            ip_address=ip_address,
         )
     return note
 

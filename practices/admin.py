@@ -165,7 +165,7 @@ class EnterpriseHolidayInline(ScopedAdminMixin, admin.TabularInline):
     model = Holiday
     verbose_name = "enterprise-wide holiday"
     verbose_name_plural = "enterprise-wide holidays"
-    fields = ("date", "name", "is_closed", "opens_at", "closes_at", "message")
+    fields = ("date", "name", "repeats_yearly", "is_closed", "opens_at", "closes_at", "message")
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Holiday]:
@@ -372,7 +372,16 @@ class PracticeHoursInline(ScopedAdminMixin, admin.TabularInline):
 class PracticeHolidayInlineForm(forms.ModelForm):
     class Meta:
         model = Holiday
-        fields = ("date", "name", "line", "is_closed", "opens_at", "closes_at", "message")
+        fields = (
+            "date",
+            "name",
+            "repeats_yearly",
+            "line",
+            "is_closed",
+            "opens_at",
+            "closes_at",
+            "message",
+        )
         widgets = HOLIDAY_ROW_WIDGETS
 
     def clean(self) -> dict[str, Any]:
@@ -574,6 +583,7 @@ class HolidayAdminForm(forms.ModelForm):
         fields = (
             "date",
             "name",
+            "repeats_yearly",
             "enterprise",
             "practice",
             "line",
@@ -619,14 +629,23 @@ class HolidayAdmin(ScopedAdminMixin, admin.ModelAdmin):
     enterprise_path = "enterprise_id"
     practice_path = "practice_id"
     manager_can = ALL_ACTIONS
-    list_display = ("date", "name", "level", "enterprise", "practice", "line", "is_closed")
-    list_filter = (HolidayLevelFilter, "enterprise", "is_closed", "date")
+    list_display = (
+        "date",
+        "name",
+        "repeats_yearly",
+        "level",
+        "enterprise",
+        "practice",
+        "line",
+        "is_closed",
+    )
+    list_filter = (HolidayLevelFilter, "repeats_yearly", "enterprise", "is_closed", "date")
     list_select_related = ("enterprise", "practice", "line")
     search_fields = ("name", "practice__name", "enterprise__name")
     date_hierarchy = "date"
     autocomplete_fields = ("enterprise", "practice", "line")
     fieldsets = (
-        (None, {"fields": ("date", "name")}),
+        (None, {"fields": ("date", "name", "repeats_yearly")}),
         ("Applies to", {"fields": ("enterprise", "practice", "line")}),
         ("Opening", {"fields": ("is_closed", "opens_at", "closes_at", "message")}),
     )

@@ -230,6 +230,7 @@ def _seed_clinic(enterprise: Enterprise, slug: str, line_number: str) -> Practic
         enterprise=enterprise,
         date=datetime.date(timezone.now().year, 12, 25),
         name="Christmas Day",
+        repeats_yearly=True,
         message="{practiceName} is closed for the holiday. We'll reply on the next business day.",
     )
     return clinic

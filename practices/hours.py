@@ -3,7 +3,9 @@
 A holiday on a date overrides the weekly hours for that date. The most specific holiday wins:
 line level, then practice level, then enterprise level — so a line can stay open on an
 enterprise-wide holiday, or close on a day its practice is open. A holiday is either closed all
-day or open with special hours.
+day or open with special hours. A holiday that repeats yearly also falls on its day and month of
+every later year; at one level, a holiday dated that very day wins over a yearly one (this
+year's Christmas can have its own hours).
 
 A practice with no weekly hours at all is treated as always open (outside holidays): a practice
 that never said when it works should not answer every text with an after-hours message.
@@ -21,6 +23,19 @@ from .models import Holiday, Line, Practice, PracticeHours
 _LEVEL_ORDER = {"line": 0, "practice": 1, "enterprise": 2}
 
 
+def _on_days(days: list[datetime.date]) -> Q:
+    """Holidays that fall on one of `days` (dated then, or yearly on that day and month)."""
+    yearly = Q()
+    for day in days:
+        yearly |= Q(date__month=day.month, date__day=day.day)
+    return Q(date__in=days) | (Q(repeats_yearly=True, date__lt=max(days)) & yearly)
+
+
+def _governing(holidays: Any) -> Holiday | None:
+    """The most specific level first; at one level, the one dated that day over a yearly one."""
+    return min(holidays, key=lambda h: (_LEVEL_ORDER[h.level], h.repeats_yearly), default=None)
+
+
 def holiday_for(
     *, practice: Practice, day: datetime.date, line: Line | None = None
 ) -> Holiday | None:
@@ -28,8 +43,8 @@ def holiday_for(
     levels = Q(practice__isnull=True) | Q(practice=practice, line__isnull=True)
     if line is not None:
         levels |= Q(line=line)
-    holidays = Holiday.objects.filter(levels, enterprise_id=practice.enterprise_id, date=day)
-    return min(holidays, key=lambda h: _LEVEL_ORDER[h.level], default=None)
+    holidays = Holiday.objects.filter(levels, _on_days([day]), enterprise_id=practice.enterprise_id)
+    return _governing(h for h in holidays if h.falls_on(day))
 
 
 def practice_is_open(
@@ -52,23 +67,19 @@ def practices_open_at(*, practices: list[Practice], at: datetime.datetime) -> di
     holidays = list(
         Holiday.objects.filter(
             Q(practice__isnull=True) | Q(practice__in=practices, line__isnull=True),
+            _on_days(days),
             enterprise_id__in={p.enterprise_id for p in practices},
-            date__in=days,
         )
     )
     result = {}
     for practice in practices:
         local = at.astimezone(practice.tz)
-        governing = min(
-            (
-                h
-                for h in holidays
-                if h.date == local.date()
-                and h.enterprise_id == practice.enterprise_id
-                and h.practice_id in (None, practice.pk)
-            ),
-            key=lambda h: _LEVEL_ORDER[h.level],
-            default=None,
+        governing = _governing(
+            h
+            for h in holidays
+            if h.falls_on(local.date())
+            and h.enterprise_id == practice.enterprise_id
+            and h.practice_id in (None, practice.pk)
         )
         result[practice.pk] = _is_open(
             local=local, holiday=governing, intervals=list(practice.hours.all())

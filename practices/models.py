@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import zoneinfo
 from decimal import Decimal
@@ -295,6 +296,12 @@ class Holiday(models.Model):
     )
     date = models.DateField()
     name = models.CharField(max_length=200)
+    repeats_yearly = models.BooleanField(
+        "every year",
+        default=False,
+        help_text="Also on this day and month of every later year (e.g. December 25). A "
+        "February 29 holiday falls only in leap years.",
+    )
     is_closed = models.BooleanField(
         "closed all day",
         default=True,
@@ -330,7 +337,20 @@ class Holiday(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.repeats_yearly:
+            return f"{self.name} ({self.date:%B} {self.date.day}, every year from {self.date.year})"
         return f"{self.name} ({self.date:%Y-%m-%d})"
+
+    def falls_on(self, day: datetime.date) -> bool:
+        """Whether the holiday is on `day`: its date, or for a yearly one the same day and
+        month of that year or a later one."""
+        if self.date == day:
+            return True
+        return (
+            self.repeats_yearly
+            and day > self.date
+            and (day.month, day.day) == (self.date.month, self.date.day)
+        )
 
     @property
     def level(self) -> str:

@@ -7,16 +7,18 @@ services and show the secret in a message on the next page; nothing can show it 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminTextareaWidget
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from oauth2_provider.models import Application
 
@@ -25,10 +27,12 @@ from practices.admin_scope import VIEW_ONLY, ScopedAdminMixin
 from practices.models import Line
 
 from .delivery import (
+    WebhookTestRefused,
     api_client_webhook_secret_rotate,
     webhook_delivery_redeliver,
     webhook_endpoint_disable,
     webhook_endpoint_enable,
+    webhook_test_send,
 )
 from .models import (
     API_SCOPES,
@@ -43,6 +47,7 @@ from .models import (
 )
 from .services import (
     api_client_create,
+    api_client_secret_rotate,
     call_to_text_token_regenerate,
     call_to_text_url,
     call_to_text_workflow_create,
@@ -91,6 +96,72 @@ class ScopesField(forms.MultipleChoiceField):
 _URL_REASONS_THAT_MAY_PASS = frozenset(
     {UnsafeWebhookUrl.DNS_UNAVAILABLE, UnsafeWebhookUrl.UNRESOLVABLE}
 )
+
+
+class ObjectActionsMixin:
+    """Buttons on an object's change page that run one of the admin's actions on that object
+    alone: a POST (CSRF-checked) to `<id>/run/<action>/`, with the action's own permissions.
+    The object is looked up through the admin's (scoped) queryset, so another tenant's object
+    is a 404, as an unknown one is."""
+
+    # action name -> the button's label
+    object_actions: dict[str, str] = {}
+    change_form_template: ClassVar[Any] = "admin/webhooks/object_actions_change_form.html"
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        run = path(
+            "<path:object_id>/run/<str:action>/",
+            self.admin_site.admin_view(self.object_action_view),  # type: ignore[attr-defined]
+            name=f"{opts.app_label}_{opts.model_name}_object_action",
+        )
+        return [run, *super().get_urls()]  # type: ignore[misc]
+
+    def _allowed(self, request: HttpRequest, action: str, obj: Model | None) -> Any:
+        found = self.get_action(action) if action in self.object_actions else None  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        func = found[0]
+        for permission in getattr(func, "allowed_permissions", ("view",)):
+            if not getattr(self, f"has_{permission}_permission")(request, obj):
+                return None
+        return found
+
+    def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> Any:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if obj is None or action not in self.object_actions:
+            raise Http404
+        found = self._allowed(request, action, obj)
+        if found is None:
+            raise PermissionDenied
+        func = found[0]
+        func(self, request, self.get_queryset(request).filter(pk=obj.pk))  # type: ignore[attr-defined]
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        buttons = []
+        for action in self.object_actions:
+            found = self._allowed(request, action, None)
+            if found is not None:
+                url = reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_object_action",
+                    args=[object_id, action],
+                )
+                buttons.append((url, self.object_actions[action]))
+        extra_context = {**(extra_context or {}), "object_actions": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
 class ApiClientFormBase(forms.ModelForm):
@@ -143,7 +214,7 @@ class ApiClientChangeForm(ApiClientFormBase):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ApiClientAdmin(ObjectActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
     enterprise_path = "enterprise_id"
     list_display = ("name", "enterprise", "client_id", "scopes", "is_active", "created_at")
     list_filter = ("is_active", "enterprise")
@@ -151,7 +222,12 @@ class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "application__client_id", "enterprise__name")
     autocomplete_fields = ("enterprise",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = ["rotate_webhook_secret"]
+    actions = ["rotate_client_secret", "rotate_webhook_secret", "send_test_webhook"]
+    object_actions = {
+        "send_test_webhook": "Send a test webhook",
+        "rotate_client_secret": "Rotate the client secret",
+        "rotate_webhook_secret": "Rotate the signing secret",
+    }
     add_fieldsets = ((None, {"fields": ApiClientAddForm.Meta.fields}),)
     fieldsets = (
         (None, {"fields": ("enterprise", "name", "client_id", "scopes", "is_active")}),
@@ -205,10 +281,56 @@ class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Rotate the webhook signing secret (shows the new one once)")
+    @admin.action(
+        description="Rotate the client secret (shows the new one once; the old one and its "
+        "tokens stop working)",
+        permissions=["change"],
+    )
+    def rotate_client_secret(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for api_client in queryset.select_related("application"):
+            secret = api_client_secret_rotate(api_client=api_client)
+            self.log_change(request, api_client, "Rotated the client secret.")
+            messages.success(
+                request,
+                format_html(
+                    "{}: copy the new client secret now, it cannot be shown again. The old "
+                    "secret and the access tokens issued with it no longer work.<br>"
+                    "Client ID: <code>{}</code><br>Client secret: <code>{}</code>",
+                    api_client.name,
+                    api_client.application.client_id,
+                    secret,
+                ),
+            )
+
+    @admin.action(
+        description="Send a test webhook to the default webhook URL", permissions=["change"]
+    )
+    def send_test_webhook(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for api_client in queryset:
+            try:
+                delivery = webhook_test_send(api_client=api_client)
+            except WebhookTestRefused as exc:
+                messages.error(request, f"{api_client.name}: {exc.message}")
+                continue
+            self.log_change(request, api_client, "Sent a test webhook.")
+            url = reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk])
+            messages.success(
+                request,
+                format_html(
+                    '{}: test webhook queued. <a href="{}">See its attempts</a>.',
+                    api_client.name,
+                    url,
+                ),
+            )
+
+    @admin.action(
+        description="Rotate the webhook signing secret (shows the new one once)",
+        permissions=["change"],
+    )
     def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
         for api_client in queryset:
             secret = api_client_webhook_secret_rotate(api_client=api_client)
+            self.log_change(request, api_client, "Rotated the webhook signing secret.")
             expires = api_client.previous_webhook_secret_expires_at
             messages.success(
                 request,
@@ -283,6 +405,37 @@ def _message_widget() -> CharCounterTextarea:
     return CharCounterTextarea(max_length=CALL_TO_TEXT_MESSAGE_MAX_LENGTH)
 
 
+class LineByPracticeSelect(forms.Select):
+    """The "Line" select of a workflow's add page: each option names its practice, and
+    static/webhooks/line_by_practice.js shows only the lines of the practice picked in
+    `practice_field`. The choices themselves are the user's scoped lines (the server refuses a
+    line of another practice on save, with or without the script)."""
+
+    def __init__(self, *, practice_field: str = "practice") -> None:
+        super().__init__(attrs={"data-practice-field": practice_field})
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: Any,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(
+            name, value, label, selected, index, subindex=subindex, attrs=attrs
+        )
+        instance = getattr(value, "instance", None)
+        if isinstance(instance, Line):
+            option["attrs"]["data-practice"] = str(instance.practice_id)
+        return option
+
+    class Media:
+        js = ("webhooks/line_by_practice.js",)
+
+
 class CallToTextWorkflowFormBase(forms.ModelForm):
     def _text(self, name: str) -> str:
         # Browsers send line breaks as CRLF; count (and store) them as one character, as the
@@ -316,6 +469,7 @@ class CallToTextWorkflowAddForm(CallToTextWorkflowFormBase):
             "the phone system picks the URL after the caller picks a language.",
         }
         widgets = {
+            "line": LineByPracticeSelect(),
             "message": _message_widget(),
             "after_hours_message": _message_widget(),
             "allowed_ips": AdminTextareaWidget(attrs={"rows": 3}),
@@ -352,7 +506,11 @@ class CallToTextWorkflowChangeForm(CallToTextWorkflowFormBase):
             "is_active",
         )
         help_texts = CallToTextWorkflowAddForm.Meta.help_texts
-        widgets = CallToTextWorkflowAddForm.Meta.widgets
+        widgets = {
+            name: widget
+            for name, widget in CallToTextWorkflowAddForm.Meta.widgets.items()
+            if name != "line"
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -389,7 +547,9 @@ class CallToTextWorkflowAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "language", "is_active", "practice")
     list_select_related = ("practice", "line")
     search_fields = ("name", "practice__name", "token_prefix")
-    autocomplete_fields = ("practice", "line")
+    # "line" is a plain select: on the add page it shows only the picked practice's lines
+    # (LineByPracticeSelect), on the change page only the workflow's practice's.
+    autocomplete_fields = ("practice",)
     actions = ["regenerate_token"]
 
     def get_fields(self, request: HttpRequest, obj: CallToTextWorkflow | None = None) -> Any:
@@ -450,17 +610,18 @@ class CallToTextWorkflowAdmin(ScopedAdminMixin, admin.ModelAdmin):
             self.log_change(request, workflow, "Regenerated the token.")
             _show_url_once(request, workflow, token)
 
-    @admin.display(description="recent calls")
+    @admin.display(description="recent calls (practice's local time)")
     def recent_calls(self, obj: CallToTextWorkflow) -> str:
         calls = list(obj.calls.order_by("-created_at")[:RECENT_CALLS_SHOWN])
         if not calls:
             return "None yet."
+        tz = obj.practice.tz
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    timezone.localtime(call.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    call.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
                     format_us_phone(call.caller),
                     call.get_outcome_display(),
                     call.error_code or ("after hours" if call.after_hours else ""),
@@ -562,7 +723,7 @@ class WebhookAttemptInline(ScopedAdminMixin, admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ObjectActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Every webhook sent to integrators, with each attempt: what the receiver answered and
     when the next try is due. "Redeliver" sends one again, with the same webhook-id."""
 
@@ -583,6 +744,7 @@ class WebhookDeliveryAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("=id", "=message__id")
     date_hierarchy = "created_at"
     actions = ["redeliver"]
+    object_actions = {"redeliver": "Redeliver"}
     inlines = [WebhookAttemptInline]
     fields = (
         "webhook_id",
@@ -621,6 +783,7 @@ class WebhookDeliveryAdmin(ScopedAdminMixin, admin.ModelAdmin):
         queued = busy = 0
         for delivery in queryset:
             if webhook_delivery_redeliver(delivery=delivery):
+                self.log_change(request, delivery, "Queued for redelivery.")
                 queued += 1
             else:
                 busy += 1

@@ -10,7 +10,7 @@ clients, retried on a schedule kept in the database.
 - `webhook_deliveries_sweep` (a beat task every `WEBHOOK_SWEEP_SECONDS`) enqueues the deliveries
   whose next attempt is due: retries, and first attempts whose task was lost.
 - Admin operations: `webhook_delivery_redeliver`, `webhook_endpoint_enable` / `_disable`,
-  `api_client_webhook_secret_rotate`.
+  `api_client_webhook_secret_rotate`, `webhook_test_send` (a `webhook.test` event).
 
 Nothing here logs a message body, a phone number or a URL (URLs can carry integrators' tokens):
 only ids, event types, status codes and durations.
@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from artera.errors import ApplicationError
 from artera.outbox import outbox_sweep, publish_on_commit, task_publish
 from messaging.events import InboundMessageReceived, MessageStatusChanged
 from messaging.models import STATUS_RANK, Message
@@ -566,6 +567,42 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
         locked.save(update_fields=["status", "schedule_step", "lease_until", "next_attempt_at"])
         _enqueue_on_commit(locked.pk, locked.attempt_count)
     return True
+
+
+class WebhookTestRefused(ApplicationError):
+    """A test webhook cannot be sent: the client is inactive or has no webhook URL."""
+
+    http_status = 422
+    default_code = "webhook_test_refused"
+
+
+def webhook_test_send(*, api_client: ApiClient) -> WebhookDelivery:
+    """A `webhook.test` event to the client's default webhook URL, delivered like every other
+    webhook (signed, SSRF-checked before each attempt, retried, every attempt recorded), so the
+    admin sees on the delivery's page what the receiver answered."""
+    if not api_client.is_active:
+        raise WebhookTestRefused(
+            "This API client is inactive: it gets no webhooks.", code="api_client_inactive"
+        )
+    if not api_client.webhook_url:
+        raise WebhookTestRefused(
+            "This API client has no default webhook URL to test.", code="no_webhook_url"
+        )
+    now = _now()
+    data = {"api_client": api_client.name, "message": "A test webhook sent from admin."}
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            api_client=api_client,
+            url=api_client.webhook_url,
+            event_type=WebhookDelivery.EventType.TEST,
+            occurred_at=now,
+            body=_body(WebhookDelivery.EventType.TEST, now, data),
+            next_attempt_at=now + _seconds(settings.WEBHOOK_ENQUEUE_GRACE_SECONDS),
+            created_at=now,
+        )
+        _enqueue_on_commit(delivery.pk, 0)
+    logger.info("API client %s: test webhook %s queued", api_client.pk, delivery.pk)
+    return delivery
 
 
 def webhook_endpoint_disable(

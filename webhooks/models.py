@@ -327,6 +327,8 @@ class WebhookDelivery(models.Model):
     class EventType(models.TextChoices):
         MESSAGE_STATUS = "message.status", "message.status"
         PATIENT_RESPONSE = "patient.response", "patient.response"
+        # Sent from admin ("Send a test webhook") so an integrator can check their receiver.
+        TEST = "webhook.test", "webhook.test"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

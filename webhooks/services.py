@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_id, generate_client_secret
-from oauth2_provider.models import Application
+from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from artera.errors import ApplicationError, InvalidInput, NotFound
 from artera.locks import transaction_lock
@@ -358,3 +358,20 @@ def call_to_text_token_regenerate(*, workflow: CallToTextWorkflow) -> str:
     workflow.token_prefix = token[:8]
     workflow.save(update_fields=["token_hash", "token_prefix"])
     return token
+
+
+def api_client_secret_rotate(*, api_client: ApiClient) -> str:
+    """Give the client a new OAuth client secret and return it (it is shown once). The old
+    secret stops working at once, and so do the access and refresh tokens issued with it: a
+    secret is rotated because it may have leaked, and a token fetched with a leaked secret is
+    as good as the secret."""
+    secret = generate_client_secret()
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=api_client.application_id)
+        application.client_secret = client_secret_make(secret)
+        application.save(update_fields=["client_secret"])
+        # A queryset delete still sends post_delete per row, which empties the API's token
+        # cache in this process (webhooks/api/authentication.py).
+        RefreshToken.objects.filter(application=application).delete()
+        AccessToken.objects.filter(application=application).delete()
+    return secret

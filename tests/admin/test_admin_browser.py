@@ -9,7 +9,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from practices.models import EnterpriseAdministrator, Membership, Practice
-from tests.factories import TEST_PASSWORD, EnterpriseFactory, PracticeFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    EnterpriseFactory,
+    LineFactory,
+    PracticeFactory,
+    UserFactory,
+)
 from webhooks.models import CallToTextWorkflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,6 +45,8 @@ def test_enterprise_admin_sets_up_a_practice_and_its_manager_edits_it(
 ) -> None:
     acme = EnterpriseFactory(name="Acme Health")
     PracticeFactory(name="Other Enterprise Clinic")  # never offered to Ada
+    hill = PracticeFactory(enterprise=acme, name="Hill Clinic")
+    hill_line = LineFactory(practice=hill, name="Hill desk")
     ada = UserFactory(username="ada", is_staff=True)
     EnterpriseAdministrator.objects.create(user=ada, enterprise=acme)
     errors: list[str] = []
@@ -59,6 +67,7 @@ def test_enterprise_admin_sets_up_a_practice_and_its_manager_edits_it(
     add_row(page, "holidays")
     page.locator("input[name=holidays-0-date]").fill("2027-12-25")
     page.locator("input[name=holidays-0-name]").fill("Christmas")
+    page.locator("input[name=holidays-0-repeats_yearly]").check()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
 
@@ -66,21 +75,31 @@ def test_enterprise_admin_sets_up_a_practice_and_its_manager_edits_it(
     assert practice.enterprise == acme
     assert practice.lines.get().phone_number == "+18185550142"
     assert practice.hours.count() == 1
-    assert practice.holidays.get().name == "Christmas"
+    christmas = practice.holidays.get()
+    assert (christmas.name, christmas.repeats_yearly) == ("Christmas", True)
 
     page.goto(f"{base}/admin/webhooks/calltotextworkflow/add/")
+    line_choices = page.locator("select[name=line] option:not([hidden])")
+    expect(line_choices).to_have_text(["---------"])  # no practice picked yet
     page.locator(".field-practice .select2-selection").click()
     options = page.locator(".select2-results__option")
-    expect(options).to_have_count(1)
-    expect(options).to_have_text(["Harbor Clinic"])
-    options.first.click()
+    expect(options).to_have_text(["Harbor Clinic", "Hill Clinic"])
+    options.filter(has_text="Hill Clinic").click()
+    expect(line_choices).to_have_text(["---------", str(hill_line)])
+    page.locator("select[name=line]").select_option(label=str(hill_line))
+    pick(page, "practice", "Harbor Clinic")
+    harbor_line = practice.lines.get()
+    # Another practice's line is dropped when the practice changes.
+    expect(page.locator("select[name=line]")).to_have_value("")
+    expect(line_choices).to_have_text(["---------", str(harbor_line)])
+    page.locator("select[name=line]").select_option(label=str(harbor_line))
     page.locator("select[name=kind]").select_option(index=1)
     page.locator("textarea[name=message]").fill("Text us instead of waiting on hold.")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("Copy this URL now")
     workflow = CallToTextWorkflow.objects.get()
     assert workflow.practice == practice
-    assert workflow.line == practice.lines.get()
+    assert workflow.line == harbor_line
 
     mia = UserFactory(username="mia", is_staff=True)
     Membership.objects.create(user=mia, practice=practice, role=Membership.Role.MANAGER)

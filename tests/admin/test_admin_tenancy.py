@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from channels_app.models import AuditLog
 from messaging.models import InboundAutomation, OptOut
 from practices.admin_scope import ScopedAdminMixin
 from practices.models import (
@@ -64,6 +65,7 @@ FOR_ENTERPRISE_ADMINS: dict[type[Model], set[str]] = {
     OptOut: {"view", "add", "change", "delete"},
     WebhookDelivery: {"view"},
     WebhookEndpoint: {"view"},
+    AuditLog: {"view"},
 }
 SCOPED = list(FOR_ENTERPRISE_ADMINS)
 CLOSED = [m for m in admin.site._registry if m not in FOR_ENTERPRISE_ADMINS]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,7 +14,7 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from artera.secrets import token_hash
-from practices.models import Line
+from practices.models import Line, Practice
 from tests.support import client_for
 from tests.support.call_to_text import Hit
 from webhooks.models import CallToTextWorkflow
@@ -162,3 +163,15 @@ def test_change_page_lists_recent_calls(root: Client, hit: Hit, make_workflow: A
     assert "(818) 555-0142" in page
     assert "Texted" in page
     assert "Not texted: texted by this workflow minutes ago" in page
+
+
+def test_recent_calls_are_in_the_practice_time_zone(
+    root: Client, hit: Hit, make_workflow: Any
+) -> None:
+    workflow, token = make_workflow()
+    Practice.objects.filter(pk=workflow.practice_id).update(timezone="Pacific/Honolulu")
+    hit(token)
+    call = workflow.calls.get()
+    local = call.created_at.astimezone(ZoneInfo("Pacific/Honolulu"))
+    page = root.get(f"{ADD_URL}{workflow.pk}/change/").content.decode()
+    assert f"{local:%Y-%m-%d %H:%M} HST" in page

@@ -121,8 +121,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     sms_worker: Callable[..., CeleryWorker], make_line: Callable[..., Line]
 ) -> None:
     """SIGKILL a worker while it holds a batch claim: texts the carrier already took but the
-    platform has not recorded, and texts of the same claim the carrier never got. A new worker (with the sweeper) finishes the batch:
-    every text reaches the carrier exactly once (counted by the carrier) and is delivered."""
+    platform has not recorded, and texts of the same claim the carrier never got. A new worker
+    (with the sweeper) finishes the batch: every text reaches the carrier exactly once (counted
+    by the carrier) and is delivered."""
     # Slots 0.1 s apart: each text of a claim goes to the carrier on its own.
     line = make_line(rate="10")
     timings = {"SMS_CLAIM_LEASE_SECONDS": "3", "SMS_OUTBOX_GRACE_SECONDS": "2"}
