@@ -17,6 +17,7 @@ for Celery's autodiscovery). Core: imports only the status writer and the plumbi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
@@ -29,7 +30,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from artera import outbox
@@ -66,6 +67,9 @@ class LineDispatch:
     # Some claims were given back (a pacing slot too far off, a provider error to retry): come
     # back after this many seconds.
     retry_in: float | None = None
+    # Due texts were left for the next batch (the claim was full, or a patient's next text
+    # waited for the one just sent).
+    more_due: bool = False
 
     @property
     def progressed(self) -> bool:
@@ -100,7 +104,30 @@ def line_dispatch(
     claimed = _line_claim(line_id, limit=size)
     if not claimed:
         return LineDispatch()
-    return _Batch(line_id=line_id, rate=rate, max_inline_wait=max_inline_wait).run(claimed)
+    done = _Batch(line_id=line_id, rate=rate, max_inline_wait=max_inline_wait).run(claimed)
+    if len(claimed) == size or (done.progressed and _line_has_due(line_id)):
+        return dataclasses.replace(done, more_due=True)
+    return done
+
+
+def _due(line_id: uuid.UUID, now: datetime.datetime) -> QuerySet[Message]:
+    """The line's texts a worker may claim now, first in line for their patient or not."""
+    lease = _seconds(settings.SMS_CLAIM_LEASE_SECONDS)
+    # A stored text is due from the moment it is stored: its `outbox_due_at` is that moment
+    # plus the grace; a text given back until a later moment has that moment plus the grace.
+    not_after = now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS + EARLY_CLAIM_SECONDS)
+    return Message.objects.filter(
+        line_id=line_id,
+        direction=Message.Direction.OUTBOUND,
+        status=MessageStatus.RECEIVED,
+        outbox_due_at__lte=not_after,
+    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
+
+
+def _line_has_due(line_id: uuid.UUID) -> bool:
+    """Whether texts of the line are still due after a batch (one index lookup, cheaper than
+    the next batch's task finding nothing)."""
+    return _due(line_id, timezone.now()).exists()
 
 
 def _line_claim(line_id: uuid.UUID, *, limit: int) -> list[Message]:
@@ -118,20 +145,7 @@ def _line_claim(line_id: uuid.UUID, *, limit: int) -> list[Message]:
         status=MessageStatus.RECEIVED,
         outbox_due_at__isnull=False,  # rows that never entered the outbox block nobody
     )
-    # A stored text is due from the moment it is stored: its `outbox_due_at` is that moment
-    # plus the grace; a text given back until a later moment has that moment plus the grace.
-    not_after = now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS + EARLY_CLAIM_SECONDS)
-    due = (
-        Message.objects.filter(
-            line_id=line_id,
-            direction=Message.Direction.OUTBOUND,
-            status=MessageStatus.RECEIVED,
-            outbox_due_at__lte=not_after,
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
-        .filter(~Exists(earlier_unsent))
-        .order_by("created_at", "pk")
-    )
+    due = _due(line_id, now).filter(~Exists(earlier_unsent)).order_by("created_at", "pk")
     with transaction.atomic():
         ids = list(
             due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[
@@ -396,7 +410,7 @@ def line_dispatch_task(self: Task[[str], int], line_id: str) -> int:
     if not eager:
         line_dispatch_started(line)
         done = line_dispatch(line_id=line, max_inline_wait=settings.SMS_PACING_MAX_INLINE_WAIT)
-        if done.progressed:
+        if done.more_due:
             line_dispatch_enqueue(line, again=True)
         if done.retry_in is not None:
             line_dispatch_enqueue(line, countdown=done.retry_in, again=True)
@@ -407,7 +421,7 @@ def line_dispatch_task(self: Task[[str], int], line_id: str) -> int:
         total += done.sent + done.failed
         if done.retry_in is not None:
             pending = min(pending or done.retry_in, done.retry_in)
-        if done.progressed:
+        if done.more_due:
             continue
         if pending is None:
             break
