@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "messaging",
     "inbox",
     "webhooks",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "insights.context_processors.insights_link",
             ],
         },
     },
@@ -581,3 +583,21 @@ SECURE_CODE_RESEND_SECONDS = env_int("SECURE_CODE_RESEND_SECONDS", 60)
 # The patient's portal session (its own key in the session, never a Django login) ends after
 # this many idle minutes.
 SECURE_PORTAL_IDLE_MINUTES = env_int("SECURE_PORTAL_IDLE_MINUTES", 15)
+
+# --- Insights ---------------------------------------------------------------------------------
+# The daily rollups behind the dashboard (insights/rollup.py): a beat task every
+# INSIGHTS_ROLLUP_SECONDS rolls up the days that changed. It re-reads messages created up to
+# INSIGHTS_ROLLUP_LAG_SECONDS before its last scan (a transaction that committed late), and
+# recomputes the call-to-text funnel and webhook counts of the trailing INSIGHTS_TRAILING_DAYS
+# (callers reply, webhooks are retried, days later). A caller "replied" when they texted back
+# within INSIGHTS_CALL_REPLY_DAYS of our text.
+INSIGHTS_ROLLUP_SECONDS = env_float("INSIGHTS_ROLLUP_SECONDS", 60)
+INSIGHTS_ROLLUP_LAG_SECONDS = env_float("INSIGHTS_ROLLUP_LAG_SECONDS", 300)
+INSIGHTS_CALL_REPLY_DAYS = env_int("INSIGHTS_CALL_REPLY_DAYS", 7)
+INSIGHTS_TRAILING_DAYS = env_int("INSIGHTS_TRAILING_DAYS", 9)
+CELERY_IMPORTS.append("insights.tasks")
+CELERY_BEAT_SCHEDULE["insights-rollup"] = {
+    "task": "insights.tasks.insights_rollup",
+    "schedule": INSIGHTS_ROLLUP_SECONDS,
+    "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": INSIGHTS_ROLLUP_SECONDS},
+}

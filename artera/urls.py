@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("inbox.urls")),
+    path("", include("insights.urls")),
     path("", include("messaging.urls")),
     # /oauth/token/ and /api/ (MAPI, SMAPI, the OpenAPI schema and docs).
     path("", include("webhooks.urls")),

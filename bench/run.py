@@ -25,6 +25,8 @@
    g. `inbox`, `thread` 100k channels and 1M messages seeded by COPY (`bench.inbox`), then the
                         inbox and a busy thread page as a signed-in staff member, with the SQL
                         queries each page costs.
+   j. `insights`        the same seed rolled up (`bench.insights`), then the Insights dashboard
+                        (last 30 days) as the practice's manager, with its SQL query count.
 4. With `--profile`, each MAPI scenario once more under py-spy (sampling every gunicorn worker),
    summarised as the functions that take the most time; the raw stacks are kept for flame graphs.
 
@@ -563,8 +565,8 @@ def _e2e(
     return result
 
 
-def _inbox(opts: Options, env: dict[str, str], base: str, web_pid: int) -> list[Result]:
-    seeded = json.loads(
+def _inbox_seed(opts: Options, env: dict[str, str]) -> dict[str, Any]:
+    seeded: dict[str, Any] = json.loads(
         _django(
             env,
             "-m",
@@ -580,6 +582,12 @@ def _inbox(opts: Options, env: dict[str, str], base: str, web_pid: int) -> list[
         f"in {seeded['seconds']:.0f} s",
         flush=True,
     )
+    return seeded
+
+
+def _inbox(
+    opts: Options, env: dict[str, str], base: str, web_pid: int, seeded: dict[str, Any]
+) -> list[Result]:
     cookie = _login(base, seeded["username"], seeded["password"])
     queries = seeded.get("query_counts", {})
     results = []
@@ -600,6 +608,38 @@ def _inbox(opts: Options, env: dict[str, str], base: str, web_pid: int) -> list[
         result.extra["messages"] = seeded["message_count"]
         results.append(result)
     return results
+
+
+def _insights(
+    opts: Options, env: dict[str, str], base: str, web_pid: int, seeded: dict[str, Any]
+) -> Result:
+    """The dashboard of the inbox seed's practice (1M messages), as its manager."""
+    prepared = json.loads(
+        _django(env, "-m", "bench.insights", "--practice", str(seeded["practice_id"]))
+    )
+    print(
+        f"  rolled up {prepared['rollup_days']} days ({prepared['waits']} waits) in "
+        f"{prepared['rebuild_seconds']:.0f} s; {prepared['queries']} queries per page",
+        flush=True,
+    )
+    cookie = _login(base, prepared["username"], prepared["password"])
+    result = _scenario(
+        opts,
+        "insights",
+        "GET /insights/ (last 30 days, as the practice's manager)",
+        path=prepared["path"],
+        env={"BENCH_MODE": "get", "BENCH_COOKIE": cookie},
+        web_pid=web_pid,
+    )
+    result.extra.update(
+        {
+            "messages": prepared["messages"],
+            "sql_queries": prepared["queries"],
+            "rebuild_seconds": prepared["rebuild_seconds"],
+            "in_process_median_ms": prepared["in_process_median_ms"],
+        }
+    )
+    return result
 
 
 def _page_of(query_name: str) -> str:
@@ -717,9 +757,16 @@ def run(opts: Options) -> dict[str, Any]:
             results.append(
                 _e2e(opts, env, token, bench["practice_id"], logs, web.pid, batch=opts.batch_size)
             )
+        seeded: dict[str, Any] | None = None
         if _wanted(opts, "inbox"):
             print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
-            results.extend(_inbox(opts, env, base, web.pid))
+            seeded = _inbox_seed(opts, env)
+            results.extend(_inbox(opts, env, base, web.pid, seeded))
+        if _wanted(opts, "insights"):
+            print("insights: the dashboard over the inbox seed's 1M messages", flush=True)
+            if seeded is None:
+                seeded = _inbox_seed(opts, env)
+            results.append(_insights(opts, env, base, web.pid, seeded))
         if opts.profile:
             for name, mode in (
                 ("mapi_unverified", "unverified"),
@@ -811,6 +858,11 @@ def _row(result: Result) -> str:
     if result.extra.get("queries"):
         counts = ", ".join(f"{k}: {v}" for k, v in result.extra["queries"].items())
         notes += f"; SQL queries {counts}"
+    if "sql_queries" in result.extra:
+        notes += (
+            f"; {result.extra['sql_queries']} SQL queries, {result.extra['messages']} messages "
+            f"(rolled up in {result.extra['rebuild_seconds']} s)"
+        )
     if result.name.startswith("end_to_end"):
         notes += (
             f"; msg/s delivered; POSTs {result.extra['post_rps']}/s "

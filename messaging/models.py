@@ -211,6 +211,8 @@ class Message(PublicModel):
         ]
         indexes = [
             models.Index(fields=["channel", "created_at"], name="message_thread"),
+            # A practice's messages by time: Insights' daily rollups and today's live figures.
+            models.Index(fields=["practice", "created_at"], name="message_practice_created"),
             # The outbox sweeper: outbound messages stored but not yet handed to the provider.
             models.Index(
                 fields=["outbox_due_at"],

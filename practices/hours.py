@@ -13,7 +13,9 @@ that never said when it works should not answer every text with an after-hours m
 
 from __future__ import annotations
 
+import bisect
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q
@@ -126,3 +128,154 @@ def closed_message_for(
         if translation is not None:
             return translation.message
     return practice.after_hours_message
+
+
+# --- Business time: open seconds between two instants -----------------------------------------
+
+
+class BusinessCalendar:
+    """When a practice (answering on one line, or on none) is open over a span of local dates,
+    as sorted open intervals with running totals, so that `open_seconds(a, b)` — the seconds
+    the practice was open between two instants — costs two binary searches.
+
+    The same rules as `practice_is_open`: weekly hours in the practice's timezone, the most
+    specific holiday of a date overriding them (closed all day, or open with special hours; a
+    yearly one on its day and month of every later year), and
+    a practice with no weekly hours open all day outside holidays. Instants outside the span are
+    clamped to it. Build it with `business_calendars` (two queries for many practices).
+    """
+
+    def __init__(
+        self,
+        *,
+        practice: Practice,
+        first_day: datetime.date,
+        last_day: datetime.date,
+        intervals: list[PracticeHours],
+        holidays: list[Holiday],
+        line_id: Any = None,
+    ) -> None:
+        tz = practice.tz
+        mine = [
+            h
+            for h in holidays
+            if h.enterprise_id == practice.enterprise_id
+            and h.practice_id in (None, practice.pk)
+            and (h.line_id is None or h.line_id == line_id)
+        ]
+        governing: dict[datetime.date, Holiday] = {}
+        day = first_day
+        while day <= last_day:
+            found = _governing(h for h in mine if h.falls_on(day))
+            if found is not None:
+                governing[day] = found
+            day += datetime.timedelta(days=1)
+        by_weekday: dict[int, list[tuple[datetime.time, datetime.time]]] = {}
+        for interval in intervals:
+            by_weekday.setdefault(interval.weekday, []).append(
+                (interval.opens_at, interval.closes_at)
+            )
+        spans: list[tuple[float, float]] = []
+        day = first_day
+        while day <= last_day:
+            special = governing.get(day)
+            if special is not None:
+                if special.is_closed or special.opens_at is None or special.closes_at is None:
+                    times: list[tuple[datetime.time, datetime.time]] = []
+                else:
+                    times = [(special.opens_at, special.closes_at)]
+            elif not intervals:
+                times = [(datetime.time(0), datetime.time(0))]  # all day (to next midnight)
+            else:
+                times = sorted(by_weekday.get(day.weekday(), []))
+            for opens, closes in times:
+                start = datetime.datetime.combine(day, opens, tzinfo=tz)
+                end_day = day + datetime.timedelta(days=1) if closes <= opens else day
+                end = datetime.datetime.combine(end_day, closes, tzinfo=tz)
+                spans.append((start.timestamp(), end.timestamp()))
+            day += datetime.timedelta(days=1)
+        spans.sort()
+        merged: list[tuple[float, float]] = []
+        for start_ts, end_ts in spans:
+            if merged and start_ts <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end_ts))
+            else:
+                merged.append((start_ts, end_ts))
+        self._starts = [s for s, _ in merged]
+        self._ends = [e for _, e in merged]
+        self._before: list[float] = []  # open seconds before each interval
+        total = 0.0
+        for start_ts, end_ts in merged:
+            self._before.append(total)
+            total += end_ts - start_ts
+        self._total = total
+        open_days = {interval.weekday for interval in intervals}
+        weekly = sum(
+            (
+                datetime.datetime.combine(day, i.closes_at)
+                - datetime.datetime.combine(day, i.opens_at)
+            ).total_seconds()
+            for i in intervals
+        )
+        # "One business day" of this practice: its average open day (24 h when always open).
+        self.business_day_seconds = weekly / len(open_days) if open_days else 86400.0
+
+    def _clock(self, ts: float) -> float:
+        """Open seconds from the start of the span to `ts`."""
+        index = bisect.bisect_right(self._starts, ts) - 1
+        if index < 0:
+            return 0.0
+        return self._before[index] + min(ts, self._ends[index]) - self._starts[index]
+
+    def open_seconds(self, start: datetime.datetime, end: datetime.datetime) -> float:
+        """Seconds the practice was open from `start` to `end` (0 when `end` is not later)."""
+        return self.open_seconds_between(start.timestamp(), end.timestamp())
+
+    def open_seconds_between(self, start: float, end: float) -> float:
+        """`open_seconds` for Unix times."""
+        if end <= start:
+            return 0.0
+        return self._clock(end) - self._clock(start)
+
+
+def business_calendars(
+    *,
+    practices: list[Practice],
+    first_day: datetime.date,
+    last_day: datetime.date,
+) -> Callable[[Practice, Any], BusinessCalendar]:
+    """A factory of `BusinessCalendar`s for these practices over the local dates
+    `first_day`..`last_day`: call it with a practice and a line id (or None). Two queries (weekly
+    hours and holidays), made here; calendars are built on first use and kept."""
+    if not practices:
+        return lambda practice, line_id: BusinessCalendar(
+            practice=practice, first_day=first_day, last_day=last_day, intervals=[], holidays=[]
+        )
+    hours: dict[Any, list[PracticeHours]] = {}
+    for interval in PracticeHours.objects.filter(practice__in=practices):
+        hours.setdefault(interval.practice_id, []).append(interval)
+    holidays = list(
+        Holiday.objects.filter(
+            Q(practice__isnull=True) | Q(practice__in=practices),
+            Q(date__gte=first_day) | Q(repeats_yearly=True),
+            enterprise_id__in={p.enterprise_id for p in practices},
+            date__lte=last_day,
+        )
+    )
+    built: dict[tuple[Any, Any], BusinessCalendar] = {}
+
+    def calendar(practice: Practice, line_id: Any) -> BusinessCalendar:
+        key = (practice.pk, line_id)
+        found = built.get(key)
+        if found is None:
+            found = built[key] = BusinessCalendar(
+                practice=practice,
+                first_day=first_day,
+                last_day=last_day,
+                intervals=hours.get(practice.pk, []),
+                holidays=holidays,
+                line_id=line_id,
+            )
+        return found
+
+    return calendar
