@@ -147,6 +147,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "insights.context_processors.insights_link",
+                "inbox.context_processors.live",
             ],
         },
     },
@@ -373,6 +374,48 @@ SPECTACULAR_SETTINGS = {
         "ErrorCodeEnum": "messaging.models.ErrorCode",
     },
 }
+
+# --- Live push (Django Channels) -------------------------------------------------------------
+# The inbox's live events (new texts, statuses, assignment, presence, typing) go through a channel
+# layer: Redis when REDIS_URL (or LIVE_REDIS_URL) is set, so every web node's sockets get every
+# node's events; without Redis, an in-process layer (the zero-setup default serves pages and
+# sockets from one process). Timeouts are short: a slow Redis must not hold a request that
+# publishes after commit, so inbox/push.py publishes off the request thread, with a deadline.
+LIVE_REDIS_URL = env_str("LIVE_REDIS_URL", env_str("REDIS_URL"))
+LIVE_PUSH_ENABLED = env_bool("LIVE_PUSH_ENABLED", default=True)
+# Whether pages open the live socket: `auto` when the page itself came through the ASGI server
+# (scripts/run, or uvicorn serving everything); `on` when gunicorn serves the pages and uvicorn
+# `/ws/` behind the same proxy; `off` for polling only.
+LIVE_SOCKET = env_str("LIVE_SOCKET", "auto").strip().lower()
+if LIVE_SOCKET not in {"auto", "on", "off"}:
+    raise ImproperlyConfigured(f"LIVE_SOCKET={LIVE_SOCKET!r}: use auto, on or off.")
+LIVE_SOCKET_PATH = "/ws/inbox/"
+if LIVE_REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": LIVE_REDIS_URL,
+                        "socket_connect_timeout": env_float("LIVE_REDIS_CONNECT_TIMEOUT", 0.5),
+                        # A socket's receive waits in BZPOPMIN for 5 s (channels-redis); redis-py
+                        # 8's default read timeout is 5 s too, and the two race into a
+                        # TimeoutError that kills the socket. Reads get more than the wait.
+                        "socket_timeout": 15,
+                    }
+                ],
+                "prefix": env_str("LIVE_CHANNEL_PREFIX", "artera-live"),
+                # An event is only worth something within seconds; a slow socket drops it and
+                # catches up by fetching the page piece (the event is only a nudge).
+                "expiry": 10,
+                "group_expiry": 24 * 3600,
+                "capacity": 200,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Celery ---------------------------------------------------------------------------------
 # Unset broker = tasks run eagerly in-process (the zero-setup default).

@@ -24,7 +24,9 @@
    i. `end_to_end_batch` the same N messages posted in batches of `--batch-size`.
    g. `inbox`, `thread` 100k channels and 1M messages seeded by COPY (`bench.inbox`), then the
                         inbox and a busy thread page as a signed-in staff member, with the SQL
-                        queries each page costs.
+                        queries each page costs; with the live push on: uvicorn serves
+                        `/ws/` next to gunicorn, 20 signed-in sockets listen (`bench.push`),
+                        and each result says how many events reached them.
    j. `insights`        the same seed rolled up (`bench.insights`), then the Insights dashboard
                         (last 30 days) as the practice's manager, with its SQL query count.
 4. With `--profile`, each MAPI scenario once more under py-spy (sampling every gunicorn worker),
@@ -61,6 +63,7 @@ import psycopg
 import redis
 
 from . import profile as profiling
+from . import push
 from .loadgen import LoadResult, http_request, load_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +83,8 @@ AREAS = {
     "profile": 510,
 }
 # Compared with the baseline's requests/s (one request, one message).
+# Signed-in sockets listening on the ASGI server during the inbox and thread scenarios.
+PUSH_SOCKETS = 20
 RATIO_SCENARIOS = (
     "mapi_unverified",
     "mapi_verified",
@@ -591,22 +596,44 @@ def _inbox(
     cookie = _login(base, seeded["username"], seeded["password"])
     queries = seeded.get("query_counts", {})
     results = []
-    for name, path, description in (
-        ("inbox", seeded["inbox_path"], "GET /inbox/ (open channels, first page)"),
-        ("thread", seeded["thread_path"], "GET a thread page (a busy channel)"),
+    # The live push is on: sockets of the same member listen on an ASGI server next to gunicorn
+    # (as in production), and every thread view publishes its presence event through Redis.
+    ws_port = opts.port + 1
+    asgi = [str(BIN / "uvicorn"), "artera.asgi:application", "--host", "127.0.0.1"]
+    asgi += ["--port", str(ws_port), "--no-access-log"]
+    logs = opts.out.parent / "logs"
+    with (
+        _process(asgi, env, logs / "uvicorn.log"),
+        contextlib.ExitStack() as stack,
     ):
-        result = _scenario(
-            opts,
-            name,
-            description,
-            path=path,
-            env={"BENCH_MODE": "get", "BENCH_COOKIE": cookie},
-            web_pid=web_pid,
+        _wait_http(f"http://127.0.0.1:{ws_port}/accounts/login/")
+        listeners = stack.enter_context(
+            push.listening(
+                ws_url=f"ws://127.0.0.1:{ws_port}/ws/inbox/",
+                origin=base,
+                cookie=cookie,
+                sockets=PUSH_SOCKETS,
+            )
         )
-        result.extra["queries"] = {k: v for k, v in queries.items() if _page_of(k) == name}
-        result.extra["channels"] = seeded["channel_count"]
-        result.extra["messages"] = seeded["message_count"]
-        results.append(result)
+        for name, path, description in (
+            ("inbox", seeded["inbox_path"], "GET /inbox/ (open channels, first page)"),
+            ("thread", seeded["thread_path"], "GET a thread page (a busy channel)"),
+        ):
+            before = listeners.count()
+            result = _scenario(
+                opts,
+                name,
+                description,
+                path=path,
+                env={"BENCH_MODE": "get", "BENCH_COOKIE": cookie},
+                web_pid=web_pid,
+            )
+            result.extra["push"] = {
+                "sockets": listeners.connected,
+                "events_received": listeners.count() - before,
+            }
+            _inbox_result(result, name, queries, seeded)
+            results.append(result)
     return results
 
 
@@ -640,6 +667,14 @@ def _insights(
         }
     )
     return result
+
+
+def _inbox_result(
+    result: Result, name: str, queries: dict[str, Any], seeded: dict[str, Any]
+) -> None:
+    result.extra["queries"] = {k: v for k, v in queries.items() if _page_of(k) == name}
+    result.extra["channels"] = seeded["channel_count"]
+    result.extra["messages"] = seeded["message_count"]
 
 
 def _page_of(query_name: str) -> str:

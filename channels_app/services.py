@@ -20,6 +20,7 @@ from artera.errors import InvalidInput, NotFound, Refused
 from practices.models import Enterprise, Line, Practice, QuickResponse, SmartPhrase
 from practices.selectors import practice_members
 
+from .events import ChannelChanged, channel_changed_publish
 from .models import (
     AuditLog,
     ChannelEvent,
@@ -107,6 +108,7 @@ def channel_find_for_inbound(*, line: Line, phone: str) -> PatientChannel | None
 def channel_record_outbound(*, channel: PatientChannel, at: datetime.datetime) -> None:
     """An outbound message moves the conversation to the top of the inbox (a channel created
     for this message is there already)."""
+    _changed(channel, "outbound")
     if channel.last_activity_at == at:
         return
     PatientChannel.objects.filter(pk=channel.pk).update(last_activity_at=at)
@@ -177,6 +179,7 @@ def channel_close_automatically(*, channel: PatientChannel) -> None:
     channel.status = PatientChannel.Status.CLOSED
     channel.needs_action = False
     channel.save(update_fields=["status", "needs_action"])
+    _changed(channel, "automation")
 
 
 def channel_assign_automatically(*, channel: PatientChannel, user: AbstractBaseUser) -> None:
@@ -184,6 +187,7 @@ def channel_assign_automatically(*, channel: PatientChannel, user: AbstractBaseU
     member of the practice when it was configured)."""
     channel.assignee = user  # type: ignore[assignment]
     channel.save(update_fields=["assignee"])
+    _changed(channel, "assigned")
 
 
 # --- The collaborative inbox: what staff do in a conversation -----------------------------------
@@ -241,6 +245,7 @@ def _status_set(*, channel: PatientChannel, user: User, status: str) -> None:
         ChannelEvent.objects.create(
             channel=channel, practice_id=channel.practice_id, kind=kind, actor=user
         )
+        _changed(channel, "status", actor=user)
 
 
 def channel_assign(*, channel: PatientChannel, user: User, assignee_id: object) -> None:
@@ -266,6 +271,7 @@ def channel_assign(*, channel: PatientChannel, user: User, assignee_id: object) 
             actor=user,
             subject=assignee,
         )
+        _changed(channel, "assigned", actor=user)
 
 
 def channel_star_toggle(*, channel: PatientChannel, user: User) -> bool:
@@ -294,6 +300,7 @@ def note_add(
             field="body",
         )
     names = {name.rstrip(".").lower() for name in _MENTION_RE.findall(text)}
+    mentioned: list[Any] = []
     with transaction.atomic():
         note = InternalNote.objects.create(channel=channel, author=author, body=text)
         if names:
@@ -314,6 +321,7 @@ def note_add(
             channel_id=channel.pk,
             ip_address=ip_address,
         )
+        _changed(channel, "note", actor=author, mentioned=tuple(m.pk for m in mentioned))
     return note
 
 
@@ -329,6 +337,7 @@ def channel_viewed(*, channel: PatientChannel, user: User, ip_address: str | Non
     )
     channel_read_mark(channel=channel, user=user, at=now)
     presence_touch(channel=channel, user=user, at=now)
+    _changed(channel, "presence", actor=user)
 
 
 def presence_touch(
@@ -338,7 +347,8 @@ def presence_touch(
 
 
 def presence_leave(*, channel: PatientChannel, user: User) -> None:
-    ChannelPresence.objects.filter(channel=channel, user=user).delete()
+    if ChannelPresence.objects.filter(channel=channel, user=user).delete()[0]:
+        _changed(channel, "presence", actor=user)
 
 
 def channel_read_mark(*, channel: PatientChannel, user: User, at: datetime.datetime) -> None:
@@ -402,6 +412,21 @@ def smart_phrase_save(
     _full_clean(phrase)
     phrase.save()
     return phrase
+
+
+def _changed(
+    channel: PatientChannel, kind: str, *, actor: Any = None, mentioned: tuple[int, ...] = ()
+) -> None:
+    channel_changed_publish(
+        ChannelChanged(
+            channel_id=channel.pk,
+            practice_id=channel.practice_id,
+            kind=kind,
+            actor_id=actor.pk if actor is not None else None,
+            assignee_id=channel.assignee_id,
+            mentioned_ids=mentioned,
+        )
+    )
 
 
 def _full_clean(obj: Any) -> None:

@@ -11,3 +11,7 @@ class InboxConfig(AppConfig):
     name = "inbox"
     label = "inbox"
     verbose_name = "Inbox"
+
+    def ready(self) -> None:
+        # The live push subscribes to the domain's events (channels_app.events, messaging.events).
+        from . import push  # noqa: F401

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import live_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/live/", views.inbox_live, name="inbox-live"),
+    path("inbox/counts/", live_views.inbox_counts, name="inbox-counts"),
     path("inbox/session/", views.session_status, name="session-status"),
     path("inbox/start/", views.conversation_start, name="conversation-start"),
     path("inbox/mentions/", views.mentions, name="mentions"),
