@@ -13,18 +13,20 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import dispatch, simulator
-from .dispatch import EAGER_MAX_ROUNDS, line_dispatch_task
+from .dispatch import EAGER_MAX_ROUNDS, line_dispatch_task, message_dispatch_task
 from .simulator import simulator_report_task
 
 __all__ = [
     "EAGER_MAX_ROUNDS",
     "line_dispatch",
+    "message_dispatch",
     "outbox_sweep",
     "simulator_report",
     "simulator_sweep",
 ]
 
 line_dispatch = line_dispatch_task
+message_dispatch = message_dispatch_task  # the previous release's task, for a rolling deploy
 simulator_report = simulator_report_task
 
 

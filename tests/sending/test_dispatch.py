@@ -19,6 +19,7 @@ from messaging.dispatch import line_dispatch_enqueue, outbox_sweep
 from messaging.models import Message, SimulatorText
 from messaging.services import Api, LineDispatch, ToNumber, line_dispatch, message_send
 from messaging.tasks import line_dispatch as line_dispatch_task
+from messaging.tasks import message_dispatch
 from practices.models import Line
 from tests.support import free_port
 from tests.support.workers import use_broker
@@ -295,3 +296,12 @@ def test_a_lines_new_task_gathers_and_one_queued_task_is_enough(
     finally:
         celery_app.conf.task_always_eager = True
         dispatch_module.line_dispatch_started(line.pk)
+
+
+def test_a_task_of_the_previous_release_still_sends_its_message(line: Line) -> None:
+    """During a rolling deploy the queue may still hold one-message dispatch tasks."""
+    message = store(line)
+    assert message_dispatch.apply(args=[str(message.pk)]).get() == 1
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert carried(message) == 1
