@@ -836,7 +836,7 @@ def _channels_copy(
         "channels_app_patientchannel",
         "id uuid, created_at timestamptz, practice_id uuid, line_id uuid, patient_id uuid,"
         " known_patient_id uuid, phone varchar, status varchar, needs_action bool,"
-        " assignee_id int4, last_activity_at timestamptz",
+        " assignee_id int4, last_activity_at timestamptz, waiting_since timestamptz",
     ) as write:
         for i, channel in enumerate(plan):
             recent = now - channel.last_at < 7 * 86400
@@ -869,6 +869,8 @@ def _channels_copy(
                     is_open and channel.last_inbound,
                     assignee,
                     _at(channel.last_at),
+                    # Waiting since the last text when it needs action (the triage sort).
+                    _at(channel.last_at) if is_open and channel.last_inbound else None,
                 )
             )
             read_at = _read_at(channel, rng, now=now)

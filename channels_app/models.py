@@ -131,6 +131,9 @@ class PatientChannel(PublicModel):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     needs_action = models.BooleanField(default=False)
+    # Since when the patient has been waiting for an answer: the first text that made the
+    # conversation need action; cleared with `needs_action` (a staff reply, closing).
+    waiting_since = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -168,6 +171,12 @@ class PatientChannel(PublicModel):
             ),
             models.Index(fields=["practice", "-last_activity_at", "-id"], name="channel_inbox_all"),
             models.Index(fields=["line", "phone"], name="channel_line_phone"),
+            # The inbox's "longest waiting first": who needs an answer, oldest wait first.
+            models.Index(
+                fields=["practice", "waiting_since", "id"],
+                condition=Q(waiting_since__isnull=False),
+                name="channel_inbox_waiting",
+            ),
             # On PostgreSQL the number search also has a trigram index (migration 0004).
         ]
 
@@ -215,6 +224,7 @@ class ChannelEvent(models.Model):
         REOPENED = "reopened", "Reopened"
         ASSIGNED = "assigned", "Assigned"
         UNASSIGNED = "unassigned", "Unassigned"
+        MOVED = "moved", "Moved to another practice"
 
     channel = models.ForeignKey(PatientChannel, on_delete=models.CASCADE, related_name="events")
     # Copied from the channel: the inbox's "anything new?" check reads events per practice.
@@ -230,6 +240,14 @@ class ChannelEvent(models.Model):
         blank=True,
         related_name="+",
         help_text="The person the conversation was assigned to.",
+    )
+    from_practice = models.ForeignKey(
+        Practice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For a move: the practice the conversation came from.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artera.db import insert_unless_conflict
-from artera.errors import InvalidInput, NotFound, Refused
+from artera.errors import Conflict, InvalidInput, NotFound, Refused
 from practices.models import Enterprise, Line, Practice, QuickResponse, SmartPhrase
 from practices.selectors import practice_members
 
@@ -116,11 +116,22 @@ def channel_record_outbound(*, channel: PatientChannel, at: datetime.datetime) -
 
 
 def channel_record_inbound(*, channel: PatientChannel, at: datetime.datetime | None = None) -> None:
-    """A patient's text (re)opens the conversation and asks staff to act on it."""
+    """A patient's text (re)opens the conversation and asks staff to act on it; the patient
+    waits from the first text nobody has answered yet."""
     channel.status = PatientChannel.Status.OPEN
     channel.needs_action = True
     channel.last_activity_at = at or timezone.now()
-    channel.save(update_fields=["status", "needs_action", "last_activity_at"])
+    if channel.waiting_since is None:
+        channel.waiting_since = channel.last_activity_at
+    channel.save(update_fields=["status", "needs_action", "last_activity_at", "waiting_since"])
+
+
+def channel_answered(*, channel: PatientChannel) -> None:
+    """Staff answered: the conversation no longer needs action and nobody is waiting."""
+    if channel.needs_action or channel.waiting_since is not None:
+        channel.needs_action = False
+        channel.waiting_since = None
+        channel.save(update_fields=["needs_action", "waiting_since"])
 
 
 def patient_get_or_create_verified(
@@ -178,7 +189,8 @@ def channel_close_automatically(*, channel: PatientChannel) -> None:
     next text reopens it)."""
     channel.status = PatientChannel.Status.CLOSED
     channel.needs_action = False
-    channel.save(update_fields=["status", "needs_action"])
+    channel.waiting_since = None
+    channel.save(update_fields=["status", "needs_action", "waiting_since"])
     _changed(channel, "automation")
 
 
@@ -233,9 +245,12 @@ def _status_set(*, channel: PatientChannel, user: User, status: str) -> None:
     with transaction.atomic():
         channel.status = status
         fields = ["status"]
-        if status == PatientChannel.Status.CLOSED and channel.needs_action:
+        if status == PatientChannel.Status.CLOSED and (
+            channel.needs_action or channel.waiting_since is not None
+        ):
             channel.needs_action = False
-            fields.append("needs_action")
+            channel.waiting_since = None
+            fields += ["needs_action", "waiting_since"]
         channel.save(update_fields=fields)
         kind = (
             ChannelEvent.Kind.CLOSED
@@ -272,6 +287,68 @@ def channel_assign(*, channel: PatientChannel, user: User, assignee_id: object) 
             subject=assignee,
         )
         _changed(channel, "assigned", actor=user)
+
+
+def channel_move(*, channel: PatientChannel, user: User, practice: Practice) -> PatientChannel:
+    """Hand the conversation over to another practice of the same enterprise (a call center
+    passing it to a clinic): it moves to that practice's default line, so the patient's next
+    texts and staff's replies go through the new practice's number, and the thread records who
+    moved it from where (a `moved` event).
+
+    The messages keep the practice and line they were sent or received on (that is what
+    happened, and what integrators were told), and so do earlier events. Both inboxes notice at
+    their next look: the `moved` event is written under the practice it left (whose list must
+    drop it), and the move is activity, so the conversation comes to the top of the new
+    practice's list. An assignee who is not a member of the new practice is removed, and so
+    are the presence marks of the old practice's viewers.
+
+    Refused: a practice of another enterprise (`unknown_practice`, as if it did not exist), the
+    same practice (`already_there`), one without an active default line (`no_default_line`),
+    and one whose line already has this patient's (or this number's) conversation
+    (`conversation_exists`)."""
+    if practice.enterprise_id != channel.practice.enterprise_id:
+        raise NotFound("No such practice.", code="unknown_practice", field="practice")
+    if practice.pk == channel.practice_id:
+        raise Refused("The conversation is already in this practice.", code="already_there")
+    line = Line.objects.filter(practice=practice, is_default=True, is_active=True).first()
+    if line is None:
+        raise Refused(
+            f"{practice.name} has no default line to take the conversation on.",
+            code="no_default_line",
+        )
+    with transaction.atomic():
+        locked = PatientChannel.objects.select_for_update().get(pk=channel.pk)
+        clash = PatientChannel.objects.filter(practice=practice, line=line).exclude(pk=locked.pk)
+        clash = (
+            clash.filter(patient_id=locked.patient_id)
+            if locked.patient_id
+            else clash.filter(phone=locked.phone, patient__isnull=True)
+        )
+        if clash.exists():
+            raise Conflict(
+                f"{practice.name} already has a conversation with this patient on {line.name}.",
+                code="conversation_exists",
+            )
+        origin = locked.practice_id
+        locked.practice, locked.line = practice, line
+        locked.last_activity_at = timezone.now()
+        fields = ["practice", "line", "last_activity_at"]
+        if (
+            locked.assignee_id is not None
+            and not practice_members(practice=practice).filter(pk=locked.assignee_id).exists()
+        ):
+            locked.assignee = None
+            fields.append("assignee")
+        locked.save(update_fields=fields)
+        ChannelPresence.objects.filter(channel=locked).delete()
+        ChannelEvent.objects.create(
+            channel=locked,
+            practice_id=origin,
+            kind=ChannelEvent.Kind.MOVED,
+            actor=user,
+            from_practice_id=origin,
+        )
+    return locked
 
 
 def channel_star_toggle(*, channel: PatientChannel, user: User) -> bool:

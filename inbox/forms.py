@@ -31,6 +31,40 @@ class ReplyForm(forms.Form):
         return body
 
 
+class NewConversationForm(forms.Form):
+    """Text any US number from one of the user's lines (the view passes the choices)."""
+
+    line = forms.ChoiceField(label="From line")
+    number = forms.CharField(
+        label="To (US phone number)",
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        error_messages={"required": "Enter the number to text."},
+    )
+    body = forms.CharField(
+        label="Message",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMPOSER_MAX_LENGTH}),
+        error_messages={"required": "Write the text to send."},
+    )
+
+    def __init__(self, *args: Any, lines: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["line"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (str(line.pk), f"{line.practice.name} · {line.name} ({line.phone_number.as_national})")
+            for line in lines
+        ]
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        problem = body_problem(reply_text(body)[0])
+        if problem is not None:
+            raise forms.ValidationError(problem.message, code=problem.code)
+        return body
+
+
 class NoteForm(forms.Form):
     body = forms.CharField(
         label="Internal note",

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -31,7 +32,15 @@ from channels_app.models import (
     PatientChannel,
     PatientPhone,
 )
-from messaging.models import Message, MessageStatus, MessageStatusChange, MpspPrompt
+from messaging.models import (
+    ErrorCode,
+    Message,
+    MessageStatus,
+    MessageStatusChange,
+    MpspPrompt,
+    OptOut,
+)
+from messaging.phrases import phrases_render
 from practices.models import (
     BUILTIN_SMART_PHRASES,
     Enterprise,
@@ -44,6 +53,8 @@ from practices.selectors import practice_list_for_user
 
 INBOX_STATUSES = ("open", "closed", "all")
 INBOX_ASSIGNED = ("me", "unassigned")
+INBOX_FLAGS = ("action", "starred")  # needs action; starred by the user
+INBOX_SORTS = ("recent", "waiting")  # newest activity first; longest waiting first
 # Who counts as "also viewing": their page refreshes its presence every 10 seconds.
 PRESENCE_WINDOW = datetime.timedelta(seconds=25)
 # A thread opens on this many of its latest messages; older ones load a page at a time.
@@ -77,8 +88,20 @@ class InboxFilters:
     practice_id: str | None = None
     assigned: str | None = None  # "me" | "unassigned" | None
     q: str = ""
-    # Keyset cursor: the (last_activity_at, id) of the last row of the previous page.
+    flag: str | None = None  # "action" | "starred" | None
+    sort: str = "recent"  # "recent" | "waiting"
+    # Keyset cursor: the (last_activity_at, id) of the last row of the previous page (with
+    # sort=waiting, its (waiting_since, id)).
     after: tuple[datetime.datetime, uuid.UUID] | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Longest waiting first: only conversations someone must answer, oldest wait first."""
+        return self.sort == "waiting"
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return ("waiting_since", "id") if self.waiting else ("-last_activity_at", "-id")
 
     @classmethod
     def from_query(cls, params: dict[str, str]) -> InboxFilters:
@@ -87,10 +110,14 @@ class InboxFilters:
         params = {key: value.replace("\x00", "") for key, value in params.items()}
         status = params.get("status", "open")
         assigned = params.get("assigned") or None
+        flag = params.get("flag") or None
+        sort = params.get("sort") or "recent"
         return cls(
             status=status if status in INBOX_STATUSES else "open",
             practice_id=params.get("practice") or None,
             assigned=assigned if assigned in INBOX_ASSIGNED else None,
+            flag=flag if flag in INBOX_FLAGS else None,
+            sort=sort if sort in INBOX_SORTS else "recent",
             q=(params.get("q") or "").strip()[:100],
             after=_cursor_parse(params.get("after") or ""),
         )
@@ -101,6 +128,8 @@ class InboxFilters:
             "status": self.status,
             "practice": self.practice_id,
             "assigned": self.assigned,
+            "flag": self.flag,
+            "sort": None if self.sort == "recent" else self.sort,
             "q": self.q,
         }
         params.update(overrides)
@@ -121,7 +150,25 @@ def _channels_filtered(
         channels = channels.filter(assignee_id=user.pk)
     elif filters.assigned == "unassigned":
         channels = channels.filter(assignee__isnull=True)
-    if filters.after is not None:
+    if filters.flag == "action" or filters.waiting:
+        channels = channels.filter(needs_action=True)
+    if filters.waiting:
+        channels = channels.filter(waiting_since__isnull=False)
+    if filters.flag == "starred":
+        channels = channels.filter(
+            Exists(
+                PatientChannel.starred_by.through.objects.filter(
+                    patientchannel_id=OuterRef("pk"), user_id=_user_id(user)
+                )
+            )
+        )
+    if filters.after is not None and filters.waiting:
+        at, pk = filters.after
+        channels = channels.filter(
+            Q(waiting_since__gte=at),
+            Q(waiting_since__gt=at) | Q(waiting_since=at, id__gt=pk),
+        )
+    elif filters.after is not None:
         at, pk = filters.after
         # The first condition is implied by the other two; it is what lets the index scan
         # start at the cursor instead of walking every newer row.
@@ -133,19 +180,20 @@ def _channels_filtered(
 
 
 def _with_inbox_columns(
-    channels: QuerySet[PatientChannel], *, user: AbstractBaseUser | AnonymousUser
+    channels: QuerySet[PatientChannel],
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    order: tuple[str, str] = ("-last_activity_at", "-id"),
 ) -> QuerySet[PatientChannel]:
     """What a row of the inbox shows: each column is one index probe per row (the last
     message by `message_thread`, the read mark and the star by their unique keys).
 
-    The preview is the last message that is not a security code: a code is the patient's
-    secret, and a text the platform sent on its own should not hide what the patient last
-    said."""
-    last_message = (
-        Message.objects.filter(channel=OuterRef("pk"))
-        .exclude(kind=Message.Kind.SECURITY_CODE)
-        .order_by("-created_at")
-    )
+    The preview is the last message that people wrote (the patient, staff, the EMR): never a
+    security code (the patient's secret), and no text the platform sent on its own (an
+    after-hours reply, a STOP confirmation, an auto-reply) hides what the patient last said."""
+    last_message = Message.objects.filter(
+        channel=OuterRef("pk"), kind=Message.Kind.CONVERSATION
+    ).order_by("-created_at")
     last_inbound = last_message.filter(direction=Message.Direction.INBOUND)
     read_at = ChannelRead.objects.filter(channel=OuterRef("pk"), user_id=_user_id(user))
     starred = PatientChannel.starred_by.through.objects.filter(
@@ -158,7 +206,7 @@ def _with_inbox_columns(
         last_inbound_at=Subquery(last_inbound.values("created_at")[:1]),
         read_at=Subquery(read_at.values("read_at")[:1]),
         is_starred=Exists(starred),
-    ).order_by("-last_activity_at", "-id")
+    ).order_by(*order)
 
 
 @dataclass
@@ -197,7 +245,7 @@ def channel_page_for_user(
     )
     ways = [filtered.filter(condition) for condition in conditions]
     newest = [
-        way.filter(practice_id=pk).order_by("-last_activity_at", "-id").values("id")[: size + 1]
+        way.filter(practice_id=pk).order_by(*filters.order).values("id")[: size + 1]
         for way in ways
         for pk in practice_ids
     ]
@@ -215,6 +263,7 @@ def channel_page_for_user(
             "patient", "known_patient", "assignee"
         ),
         user=user,
+        order=filters.order,
     )
     rows = list(channels[: size + 1])
     lines = Line.objects.order_by().in_bulk({row.line_id for row in rows}) if rows else {}
@@ -227,9 +276,8 @@ def channel_page_for_user(
     if len(rows) <= size:
         return ChannelPage(rows=rows, next_cursor=None)
     last = rows[size - 1]
-    return ChannelPage(
-        rows=rows[:size], next_cursor=f"{last.last_activity_at.isoformat()}~{last.pk}"
-    )
+    at = (last.waiting_since if filters.waiting else None) or last.last_activity_at
+    return ChannelPage(rows=rows[:size], next_cursor=f"{at.isoformat()}~{last.pk}")
 
 
 def inbox_stamp(*, user: AbstractBaseUser | AnonymousUser) -> str:
@@ -345,6 +393,8 @@ class Thread:
     # The cursor of the oldest message shown, when older ones exist: "Load earlier messages"
     # asks for the page before it, and the live timeline keeps everything from it on.
     older: str | None
+    # Opened at a message (`channel_thread_at`): the cursor the live timeline keeps from.
+    start: str | None = None
 
 
 Cursor = tuple[datetime.datetime, uuid.UUID]
@@ -360,6 +410,41 @@ def channel_thread(*, channel: PatientChannel, since: str = "") -> Thread:
     if start is None:
         return _thread_window(channel, limit=THREAD_PAGE_SIZE)
     return _thread_window(channel, from_=start, limit=THREAD_LIVE_LIMIT)
+
+
+# A thread opened at a message (a search hit) starts this many messages before it.
+THREAD_CONTEXT_BEFORE = 5
+
+
+def channel_thread_at(*, channel: PatientChannel, message_id: object) -> Thread | None:
+    """The thread opened at one of its messages (a search hit): from a few messages before it
+    to the newest (the live timeline keeps that stretch, up to `THREAD_LIVE_LIMIT`), with
+    "Load earlier messages" before that. None when `message_id` is not a message of this
+    channel (the caller then opens the thread as usual)."""
+    pk = _uuid_or_none(str(message_id))
+    hit = (
+        Message.objects.filter(channel=channel, pk=pk).values_list("created_at", "id").first()
+        if pk
+        else None
+    )
+    if hit is None:
+        return None
+    at, hit_id = hit
+    before = list(
+        Message.objects.filter(channel=channel)
+        .filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=hit_id))
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "id")[: THREAD_CONTEXT_BEFORE + 1]
+    )
+    start = before[THREAD_CONTEXT_BEFORE - 1] if len(before) >= THREAD_CONTEXT_BEFORE else None
+    if start is None and before:
+        start = before[-1]
+    start_at, start_id = start or hit
+    cursor = f"{start_at.isoformat()}~{start_id}"
+    thread = _thread_window(channel, from_=(start_at, start_id), limit=THREAD_LIVE_LIMIT)
+    thread.older = cursor if len(before) > THREAD_CONTEXT_BEFORE else None
+    thread.start = cursor
+    return thread
 
 
 def channel_thread_older(*, channel: PatientChannel, before: str) -> Thread:
@@ -437,7 +522,9 @@ def _thread_window(
                 ThreadEntry("failure", message.status_changed_at or message.created_at, message)
             )
     notes = InternalNote.objects.filter(channel=channel).select_related("author")
-    events = ChannelEvent.objects.filter(channel=channel).select_related("actor", "subject")
+    events = ChannelEvent.objects.filter(channel=channel).select_related(
+        "actor", "subject", "from_practice"
+    )
     prompts = MpspPrompt.objects.filter(chosen_channel=channel, resolved_at__isnull=False)
     if since is not None:
         notes, events = notes.filter(created_at__gte=since), events.filter(created_at__gte=since)
@@ -466,6 +553,149 @@ def _thread_window(
         latest_message=messages[-1] if messages else None,
         older=f"{oldest.created_at.isoformat()}~{oldest.pk}" if has_older and oldest else None,
     )
+
+
+# A final delivery report with one of these says the number cannot take texts at all: the
+# composer is disabled. `unreachable` (a phone switched off, out of coverage) only warns.
+UNDELIVERABLE_CODES = {ErrorCode.LANDLINE: "a landline", ErrorCode.INVALID_NUMBER: "not a valid"}
+OTHER_CONVERSATIONS_SHOWN = 10
+
+
+@dataclass
+class OtherConversation:
+    channel: PatientChannel
+    openable: bool  # in one of the user's practices (else shown, not linked)
+
+
+@dataclass
+class PatientPanel:
+    """What the workspace shows beside a thread: who the patient is, whether this number can be
+    texted from this line, and the patient's other conversations."""
+
+    person: Patient | None  # the channel's patient, or the known patient of its number
+    verified: bool
+    opted_out_at: datetime.datetime | None
+    opt_out_keyword: str
+    delivery_error: str  # the error code of the number's latest final delivery report, if any
+    others: list[OtherConversation]
+    across_enterprise: bool
+
+    @property
+    def landline(self) -> bool:
+        return self.delivery_error == ErrorCode.LANDLINE
+
+    @property
+    def undeliverable(self) -> bool:
+        return self.delivery_error in UNDELIVERABLE_CODES
+
+    @property
+    def unreachable(self) -> bool:
+        return self.delivery_error == ErrorCode.UNREACHABLE
+
+    @property
+    def send_block(self) -> str:
+        """Why the composer is disabled, or "" when it is not."""
+        if self.opted_out_at is not None:
+            return (
+                "This number opted out of texts from this line (it texted "
+                f"{self.opt_out_keyword or 'STOP'}). It can be texted again only after the "
+                "patient texts START."
+            )
+        if self.delivery_error == ErrorCode.LANDLINE:
+            return "This number is a landline: the carrier reported that it cannot receive texts."
+        if self.delivery_error == ErrorCode.INVALID_NUMBER:
+            return "The carrier reported that this is not a valid mobile number."
+        return ""
+
+
+def channel_patient_panel(
+    *, channel: PatientChannel, user: AbstractBaseUser | AnonymousUser
+) -> PatientPanel:
+    """The panel beside the thread (the caller has been allowed to see `channel`). Three
+    queries: the opt-out of this line, the latest final delivery report on the thread, the
+    other conversations.
+
+    Other conversations are the patient's (or, for an unverified number, the number's) in the
+    user's practices, or, when the enterprise allows searching any patient, in every practice
+    of the enterprise; those outside the user's practices are listed without a link."""
+    opt_out = (
+        OptOut.objects.filter(line_id=channel.line_id, phone=str(channel.phone))
+        .values_list("created_at", "keyword")
+        .first()
+    )
+    report = (
+        Message.objects.filter(
+            channel=channel,
+            direction=Message.Direction.OUTBOUND,
+            status__in=(MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED),
+        )
+        .order_by("-created_at")
+        .values_list("error_code", flat=True)
+        .first()
+    )
+    person = channel.patient or channel.known_patient
+    across = bool(channel.practice.enterprise.allow_enterprise_patient_access)
+    mine = practice_list_for_user(user=user)
+    others = PatientChannel.objects.exclude(pk=channel.pk)
+    if channel.patient_id is not None:
+        others = others.filter(patient_id=channel.patient_id)
+    elif person is not None:
+        others = others.filter(Q(patient_id=person.pk) | Q(phone=channel.phone))
+    else:
+        others = others.filter(phone=channel.phone)
+    if across:
+        others = others.filter(practice__enterprise_id=channel.practice.enterprise_id)
+    else:
+        others = others.filter(practice__in=mine)
+    rows = list(
+        others.annotate(openable=Exists(mine.filter(pk=OuterRef("practice_id"))))
+        .select_related("practice", "line", "patient", "known_patient")
+        .order_by("-last_activity_at")[:OTHER_CONVERSATIONS_SHOWN]
+    )
+    return PatientPanel(
+        person=person,
+        verified=channel.is_verified,
+        opted_out_at=opt_out[0] if opt_out else None,
+        opt_out_keyword=opt_out[1] if opt_out else "",
+        delivery_error=report or "",
+        others=[OtherConversation(row, bool(row.openable)) for row in rows],
+        across_enterprise=across,
+    )
+
+
+def lines_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Line]:
+    """The active lines of the user's practices: where a new conversation can start from."""
+    return (
+        Line.objects.filter(practice__in=practice_list_for_user(user=user), is_active=True)
+        .select_related("practice")
+        .order_by("practice__name", "-is_default", "name")
+    )
+
+
+def line_get_for_user(*, user: AbstractBaseUser | AnonymousUser, line_id: object) -> Line:
+    """One of `lines_for_user`, or `NotFound` (also for another practice's line)."""
+    pk = _uuid_or_none(str(line_id))
+    line = lines_for_user(user=user).filter(pk=pk).first() if pk else None
+    if line is None:
+        raise NotFound("No such line.", code="unknown_line", field="line")
+    return line
+
+
+def practices_to_move_to(*, channel: PatientChannel) -> QuerySet[Practice]:
+    """The other practices of the conversation's enterprise, where it can be handed over."""
+    return (
+        Practice.objects.filter(enterprise_id=channel.practice.enterprise_id)
+        .exclude(pk=channel.practice_id)
+        .order_by("name")
+    )
+
+
+def practice_to_move_to(*, channel: PatientChannel, practice_id: object) -> Practice:
+    pk = _uuid_or_none(str(practice_id))
+    practice = practices_to_move_to(channel=channel).filter(pk=pk).first() if pk else None
+    if practice is None:
+        raise NotFound("No such practice.", code="unknown_practice", field="practice")
+    return practice
 
 
 def channel_viewers(
@@ -520,6 +750,28 @@ def smart_phrases_for_user(
     )
 
 
+_PHRASE_SEPARATOR = "\x1f"  # never in a phrase's text: splits the values rendered at once
+
+
+def smart_phrase_values(
+    *, channel: PatientChannel, user: Any, phrases: list[PhraseChoice]
+) -> dict[str, str]:
+    """What each phrase becomes in this conversation, sent by `user` (as the send path will
+    fill it in, `messaging.phrases`): the composer previews it and counts the filled-in text.
+    One render for all of them (at most one query, for the custom phrases)."""
+    if not phrases:
+        return {}
+    text = _PHRASE_SEPARATOR.join(f"{{{phrase.name}}}" for phrase in phrases)
+    rendered = phrases_render(
+        text=text,
+        practice=channel.practice,
+        line=channel.line,
+        patient=channel.patient,
+        staff=user,
+    ).split(_PHRASE_SEPARATOR)
+    return {phrase.name: value for phrase, value in zip(phrases, rendered, strict=False)}
+
+
 def smart_phrases_owned(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[SmartPhrase]:
     return SmartPhrase.objects.filter(owner_id=user.pk).select_related("enterprise")
 
@@ -567,6 +819,54 @@ def patient_get_for_user(*, user: AbstractBaseUser | AnonymousUser, patient_id: 
     if patient is None:
         raise NotFound("No such patient.", code="unknown_patient")
     return patient
+
+
+# Words in message bodies: PostgreSQL's full-text search, on the GIN index of inbox migration 0001
+# (the expression here must be the index's). SQLite falls back to LIKE.
+BODY_SEARCH_VECTOR = 'to_tsvector(\'english\'::regconfig, "messaging_message"."body")'
+MESSAGE_HITS_SHOWN = 20
+
+
+def messages_search_for_user(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    q: str,
+    practice_id: str | None = None,
+    limit: int = MESSAGE_HITS_SHOWN,
+) -> list[Message]:
+    """Messages of the user's practices (or of one of them) whose text has the words of `q`,
+    newest first. Only texts people wrote: never a security code or an automated text. Words
+    are matched as English words ("appointments" finds "appointment"); a `q` that is only a
+    number or shorter than 3 characters searches nothing (numbers are the phone search's)."""
+    words = [w for w in re.split(r"\s+", q) if w]
+    if len(q) < 3 or not words or all(w.isdigit() for w in words):
+        return []
+    practices = practice_list_for_user(user=user)
+    if practice_id:
+        wanted = _uuid_or_none(practice_id)
+        practices = practices.filter(pk=wanted) if wanted else practices.none()
+    # By the conversation's practice, not the message's: a conversation handed over to another
+    # practice is searched by its new one (its messages keep the practice they were sent from).
+    hits = Message.objects.filter(
+        channel__practice__in=practices.values("pk"), kind=Message.Kind.CONVERSATION
+    )
+    if connection.vendor == "postgresql":
+        # The SQL is a constant; the words go in as a parameter.
+        hits = hits.filter(
+            RawSQL(  # noqa: S611
+                f"{BODY_SEARCH_VECTOR} @@ plainto_tsquery('english'::regconfig, %s)",
+                [q],
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        for word in words:
+            hits = hits.filter(body__icontains=word)
+    return list(
+        hits.select_related(
+            "channel__patient", "channel__known_patient", "channel__practice", "channel__line"
+        ).order_by("-created_at", "-id")[:limit]
+    )
 
 
 # Searching stays on indexes. Each way of matching is a query of its own, answered by one index

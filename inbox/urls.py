@@ -9,6 +9,7 @@ urlpatterns = [
     path("inbox/counts/", live_views.inbox_counts, name="inbox-counts"),
     path("inbox/session/", views.session_status, name="session-status"),
     path("inbox/start/", views.conversation_start, name="conversation-start"),
+    path("inbox/new/", views.conversation_new, name="conversation-new"),
     path("inbox/mentions/", views.mentions, name="mentions"),
     path("inbox/phrases/", views.smart_phrases, name="smart-phrases"),
     path("inbox/phrases/<int:phrase_id>/", views.smart_phrases, name="smart-phrase"),
@@ -35,4 +36,5 @@ urlpatterns = [
     path("inbox/channels/<str:channel_id>/status/", views.channel_status, name="channel-status"),
     path("inbox/channels/<str:channel_id>/assign/", views.channel_assign, name="channel-assign"),
     path("inbox/channels/<str:channel_id>/star/", views.channel_star, name="channel-star"),
+    path("inbox/channels/<str:channel_id>/move/", views.channel_move, name="channel-move"),
 ]

@@ -9,6 +9,7 @@ plain form post with a redirect back to the thread.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -36,20 +37,28 @@ from practices.selectors import (
     practice_members,
 )
 
-from .forms import NoteForm, QuickResponseForm, ReplyForm, SmartPhraseForm
+from .forms import NewConversationForm, NoteForm, QuickResponseForm, ReplyForm, SmartPhraseForm
 from .selectors import (
     InboxFilters,
     channel_get_for_user,
     channel_page_for_user,
+    channel_patient_panel,
     channel_stamp_for_user,
     channel_thread,
+    channel_thread_at,
     channel_thread_older,
     channel_viewers,
     inbox_stamp,
+    line_get_for_user,
+    lines_for_user,
+    messages_search_for_user,
     patient_get_for_user,
     patients_search_for_user,
     practice_for_conversation_start,
+    practice_to_move_to,
+    practices_to_move_to,
     quick_responses_by_topic,
+    smart_phrase_values,
     smart_phrases_for_user,
     smart_phrases_owned,
 )
@@ -165,6 +174,11 @@ class SignOutView(LogoutView):
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_query(request.GET.dict())
+    return render(request, "inbox/inbox.html", _workspace_context(request, filters))
+
+
+def _workspace_context(request: HttpRequest, filters: InboxFilters) -> dict[str, Any]:
+    """What the list side of the workspace shows (the inbox page, and a thread opened by URL)."""
     practices = practice_list_for_user(user=request.user).annotate(
         is_manager=Exists(
             Membership.objects.filter(
@@ -174,20 +188,22 @@ def inbox(request: HttpRequest) -> HttpResponse:
             )
         )
     )
-    return render(
-        request,
-        "inbox/inbox.html",
-        {
-            **_list_context(request, filters),
-            "status_choices": [("open", "Open"), ("closed", "Closed"), ("all", "All")],
-            "assigned_choices": [("", "Anyone"), ("me", "Mine"), ("unassigned", "Unassigned")],
-            "practices": practices,
-            "patients": patients_search_for_user(user=request.user, q=filters.q),
-            "mentions": Notification.objects.filter(
-                user_id=cast(int, request.user.pk), read_at__isnull=True
-            ).count(),
-        },
-    )
+    return {
+        **_list_context(request, filters),
+        "status_choices": [("open", "Open"), ("closed", "Closed"), ("all", "All")],
+        "assigned_choices": [("", "Anyone"), ("me", "Mine"), ("unassigned", "Unassigned")],
+        "flag_choices": [("", "Everything"), ("action", "Needs action"), ("starred", "Starred")],
+        "sort_choices": [("recent", "Recent activity"), ("waiting", "Longest waiting")],
+        "practices": practices,
+        "patients": patients_search_for_user(user=request.user, q=filters.q),
+        "message_hits": messages_search_for_user(
+            user=request.user, q=filters.q, practice_id=filters.practice_id
+        ),
+        "mentions": Notification.objects.filter(
+            user_id=cast(int, request.user.pk), read_at__isnull=True
+        ).count(),
+        "can_start": bool(practices),
+    }
 
 
 @passive
@@ -221,30 +237,52 @@ def _list_context(
 @login_required
 @require_GET
 def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
+    """The thread in the workspace. A row of the list asks for the thread pane alone
+    (`HX-Target: thread-pane`); anything else (a link, a reload, Back restoring the page) gets
+    the whole workspace with the list beside the thread."""
     channel = _channel_or_404(request, channel_id)
     services.channel_viewed(channel=channel, user=request.user, ip_address=client_ip(request))
     services.notifications_mark_read(user=request.user, channel=channel)
-    thread = channel_thread(channel=channel)
-    return render(
-        request,
-        "inbox/thread.html",
-        {
-            **_thread_context(request, channel, thread=thread),
-            "anchor": thread.older or "",
-            "form": ReplyForm(
-                initial={
-                    "secure": channel.is_verified,
-                    "seen": thread.latest_message.pk if thread.latest_message else "",
-                }
-            ),
-            "note_form": NoteForm(),
-            "quick_responses": quick_responses_by_topic(channel=channel),
-            "phrases": smart_phrases_for_user(
-                user=request.user, enterprise_id=channel.practice.enterprise_id
-            ),
-            "viewers": channel_viewers(channel=channel, user=request.user),
-        },
+    # `?at=<message id>` (a search hit) opens the thread at that message.
+    hit = request.GET.get("at", "")
+    thread = (channel_thread_at(channel=channel, message_id=hit) if hit else None) or (
+        channel_thread(channel=channel)
     )
+    filters = InboxFilters.from_query(request.GET.dict())
+    phrases = smart_phrases_for_user(
+        user=request.user, enterprise_id=channel.practice.enterprise_id
+    )
+    values = smart_phrase_values(channel=channel, user=request.user, phrases=phrases)
+    context = {
+        **_thread_context(request, channel, thread=thread),
+        "anchor": thread.older or thread.start or "",
+        "focus_message": hit if hit and _shows(thread, hit) else "",
+        "form": ReplyForm(
+            initial={
+                "secure": channel.is_verified,
+                "seen": thread.latest_message.pk if thread.latest_message else "",
+            }
+        ),
+        "note_form": NoteForm(),
+        "quick_responses": quick_responses_by_topic(channel=channel),
+        "phrases": [(phrase, values.get(phrase.name, "")) for phrase in phrases],
+        "phrase_values": json.dumps(values),
+        "viewers": channel_viewers(channel=channel, user=request.user),
+        "filters": filters,
+        **_panel_context(request, channel),
+    }
+    if request.headers.get("HX-Target") == "thread-pane":
+        return render(request, "inbox/_thread_pane.html", {**context, "partial": True})
+    return render(request, "inbox/thread.html", {**_workspace_context(request, filters), **context})
+
+
+def _shows(thread: Any, message_id: str) -> bool:
+    return any(str(e.item.pk) == message_id for e in thread.entries if e.kind == "message")
+
+
+def _panel_context(request: HttpRequest, channel: PatientChannel) -> dict[str, Any]:
+    panel = channel_patient_panel(channel=channel, user=request.user)
+    return {"panel": panel, "send_block": panel.send_block}
 
 
 @passive
@@ -279,25 +317,50 @@ def channel_older(request: HttpRequest, channel_id: str) -> HttpResponse:
     back to the first message of the conversation."""
     channel = _channel_or_404(request, channel_id)
     thread = channel_thread_older(channel=channel, before=request.GET.get("before", ""))
-    return render(request, "inbox/_older.html", {"channel": channel, "thread": thread})
+    members = list(practice_members(practice=channel.practice))
+    return render(
+        request,
+        "inbox/_older.html",
+        {"channel": channel, "thread": thread, **_mention_context(members)},
+    )
 
 
 def _thread_context(
     request: HttpRequest, channel: PatientChannel, *, thread: Any, stamp: str | None = None
 ) -> dict[str, Any]:
+    header = _header_context(request, channel)
     return {
         "channel": channel,
         "thread": thread,
         "stamp": stamp or channel_stamp_for_user(user=request.user, channel_id=channel.pk),
-        **_header_context(request, channel),
+        **header,
+        **_mention_context(header["colleagues"]),
     }
 
 
 def _header_context(request: HttpRequest, channel: PatientChannel) -> dict[str, Any]:
     return {
         "channel": channel,
-        "colleagues": practice_members(practice=channel.practice),
+        "colleagues": list(practice_members(practice=channel.practice)),
+        "move_targets": list(practices_to_move_to(channel=channel)),
         "is_starred": channel.starred_by.filter(pk=cast(int, request.user.pk)).exists(),
+    }
+
+
+def _mention_context(members: list[Any]) -> dict[str, Any]:
+    """Who a note can @mention: the practice's members, by display name (the note form's
+    autocomplete) and by username (highlighting the mentions of real members in notes)."""
+    return {
+        "mention_names": {
+            member.get_username().lower(): member.get_full_name() or member.get_username()
+            for member in members
+        },
+        "mention_members": json.dumps(
+            [
+                {"username": m.get_username(), "name": m.get_full_name() or m.get_username()}
+                for m in members
+            ]
+        ),
     }
 
 
@@ -350,6 +413,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
                     "channel": channel,
                     "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
                     "sent": True,
+                    **_panel_context(request, channel),
                 },
             )
             response["HX-Trigger"] = THREAD_CHANGED
@@ -367,7 +431,12 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
     response = render(
         request,
         "inbox/_composer.html",
-        {"channel": channel, "form": form, "collision": collision},
+        {
+            "channel": channel,
+            "form": form,
+            "collision": collision,
+            **_panel_context(request, channel),
+        },
     )
     if collision is not None:
         response["HX-Trigger"] = THREAD_CHANGED
@@ -396,7 +465,9 @@ def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
             if not request.htmx:  # type: ignore[attr-defined]
                 return redirect("channel", channel_id=channel.pk)
             response = render(
-                request, "inbox/_note_form.html", {"channel": channel, "note_form": form}
+                request,
+                "inbox/_note_form.html",
+                {"channel": channel, "note_form": form, **_note_members(channel)},
             )
             response["HX-Trigger"] = THREAD_CHANGED
             return response
@@ -404,7 +475,15 @@ def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
         for error in form.errors.get("body", []):
             flash.error(request, str(error))
         return redirect("channel", channel_id=channel.pk)
-    return render(request, "inbox/_note_form.html", {"channel": channel, "note_form": form})
+    return render(
+        request,
+        "inbox/_note_form.html",
+        {"channel": channel, "note_form": form, **_note_members(channel)},
+    )
+
+
+def _note_members(channel: PatientChannel) -> dict[str, Any]:
+    return _mention_context(list(practice_members(practice=channel.practice)))
 
 
 def _channel_action(
@@ -469,6 +548,70 @@ def conversation_start(request: HttpRequest) -> HttpResponse:
         flash.error(request, exc.message)
         return redirect("inbox")
     return redirect("channel", channel_id=channel.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    """Text any US number from one of the user's lines (an unverified conversation when the
+    number has none), through the one send path; then open that conversation."""
+    lines = list(lines_for_user(user=request.user))
+    if not lines:
+        raise Http404("Not a member of any practice with a line.")
+    form = NewConversationForm(request.POST or None, lines=lines)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = replies.conversation_start_with_number(
+                    line=line_get_for_user(user=request.user, line_id=form.cleaned_data["line"]),
+                    user=request.user,
+                    number=form.cleaned_data["number"],
+                    body=form.cleaned_data["body"],
+                    ip_address=client_ip(request),
+                )
+            except ApplicationError as exc:
+                field = {"to": "number", "line_id": "line"}.get(exc.field or "", exc.field)
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                return redirect("channel", channel_id=message.channel_id)
+        status = 400
+    context = {"new_form": form}
+    if request.headers.get("HX-Target") == "thread-pane":
+        return render(
+            request, "inbox/_new_conversation.html", {**context, "partial": True}, status=status
+        )
+    filters = InboxFilters.from_query(request.GET.dict())
+    return render(
+        request,
+        "inbox/new.html",
+        {**_workspace_context(request, filters), **context},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def channel_move(request: HttpRequest, channel_id: str) -> HttpResponse:
+    """Hand the conversation over to another practice of the enterprise. Afterwards the user
+    may no longer see it (not a member there): they go back to the inbox, told where it went."""
+    channel = _channel_or_404(request, channel_id)
+    try:
+        target = practice_to_move_to(channel=channel, practice_id=request.POST.get("practice"))
+        services.channel_move(channel=channel, user=request.user, practice=target)
+    except ApplicationError as exc:
+        flash.error(request, exc.message)
+        url = reverse("channel", args=[channel.pk])
+    else:
+        try:
+            _channel_or_404(request, channel.pk)
+            url = reverse("channel", args=[channel.pk])
+        except Http404:
+            flash.success(request, f"The conversation moved to {target.name}.")
+            url = reverse("inbox")
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 # --- Mentions -----------------------------------------------------------------------------------

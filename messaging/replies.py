@@ -15,10 +15,11 @@ from django.utils import timezone
 from artera.bodies import reply_text
 from artera.errors import Conflict
 from channels_app.models import AuditLog, PatientChannel
-from channels_app.services import channel_read_mark
+from channels_app.services import channel_answered, channel_read_mark
+from practices.models import Line
 
 from .models import Message
-from .send import Staff, ToChannel, message_send
+from .send import Staff, ToChannel, ToNumber, message_send
 
 User = Any  # the auth user model
 
@@ -67,9 +68,7 @@ def channel_reply(
     with transaction.atomic():
         message = message_send(to=ToChannel(channel), sender=Staff(user), body=text, secure=secure)
         now = timezone.now()
-        if channel.needs_action:
-            channel.needs_action = False
-            channel.save(update_fields=["needs_action"])
+        channel_answered(channel=channel)
         channel_read_mark(channel=channel, user=user, at=now)
         AuditLog.objects.create(
             user=user,
@@ -110,3 +109,29 @@ def _newer_staff_reply(
     elif seen_message_id:
         return None  # an unknown marker: do not guess
     return replies.order_by("-created_at").first()
+
+
+def conversation_start_with_number(
+    *, line: Line, user: User, number: str, body: str, ip_address: str | None = None
+) -> Message:
+    """A staff member texts any US number from `line` (one of their practice's lines; the
+    caller checked), through the one send path: the number's conversation on that line (an
+    unverified one when the number has none) gets the text as plain SMS. The send path's
+    refusals (`invalid_phone`, `recipient_opted_out`, `line_inactive`, body rules) come back
+    as they are, with nothing written."""
+    text, _plain = reply_text(body)
+    with transaction.atomic():
+        message = message_send(
+            to=ToNumber(line.practice, number, line=line), sender=Staff(user), body=text
+        )
+        now = timezone.now()
+        channel_read_mark(channel=message.channel, user=user, at=now)
+        AuditLog.objects.create(
+            user=user,
+            action=AuditLog.Action.MESSAGE_SENT,
+            channel_id=message.channel_id,
+            message_id=message.pk,
+            ip_address=ip_address,
+            at=now,
+        )
+    return message

@@ -462,6 +462,11 @@ def _seed_conversations(
             phone=phone,
             needs_action=texts[-1][0] == "in",
             last_activity_at=started + datetime.timedelta(minutes=5 * len(texts)),
+            waiting_since=(
+                started + datetime.timedelta(minutes=5 * (len(texts) - 1))
+                if texts[-1][0] == "in"
+                else None
+            ),
         )
         # Reminders came from the EMR (MAPI); the call center's first text from its
         # abandoned-call workflow.

@@ -48,10 +48,22 @@ _MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 
 
 @register.filter
-def with_mentions(text: str) -> str:
-    """A note's text, escaped, with line breaks and its @mentions highlighted."""
+def with_mentions(text: str, members: dict[str, str] | None = None) -> str:
+    """A note's text, escaped, with line breaks and its @mentions of real members of the
+    practice (`members`: lower-cased username → display name) highlighted by name. Any other
+    @word stays plain text: it notified nobody."""
     escaped = str(conditional_escape(text))
-    marked = _MENTION_RE.sub(lambda m: f'<mark class="mention">@{m.group(1)}</mark>', escaped)
+    names = members or {}
+
+    def mark(match: re.Match[str]) -> str:
+        username = match.group(1).rstrip(".")
+        name = names.get(username.lower())
+        if name is None:
+            return match.group(0)
+        rest = match.group(1)[len(username) :]
+        return f'<mark class="mention" title="@{username}">@{html.escape(name)}</mark>{rest}'
+
+    marked = _MENTION_RE.sub(mark, escaped)
     return mark_safe(marked.replace("\n", "<br>"))  # noqa: S308 - escaped above
 
 
@@ -195,7 +207,9 @@ def message_article(message: Any, inbound_name: str) -> SafeString:
         parts.append(
             f'    <footer class="msg-status status-{_esc(message.status)}">\n'
             "      <details>\n"
-            '        <summary><span class="status-label">'
+            # Out of the Tab order (a thread has dozens): the arrow keys reach them from the
+            # focused timeline (static/js/inbox.js).
+            '        <summary tabindex="-1"><span class="status-label">'
             f"{_esc(_STATUS_LABELS.get(message.status, message.status))}</span>"
             f"{error if message.error_code else ''}</summary>\n"
             '        <ol class="status-history">\n'
@@ -219,11 +233,14 @@ def _esc(value: object) -> str:
 
 
 @register.simple_tag
-def channel_row(channel: Any) -> SafeString:
+def channel_row(channel: Any, query: str = "") -> SafeString:
     """One row of the inbox (a channel from `channel_page_for_user`), written here rather than
     in the template for the same reason as `message_article`: the list is the page staff keep
     open, and it is re-rendered whenever anything in it moves. The markup is the template's;
-    every value is escaped."""
+    every value is escaped.
+
+    The link keeps the list's filters (`query`), so the thread's URL shows the same list beside
+    it; htmx opens it into the workspace's thread pane and pushes the URL."""
     at = timezone.localtime(channel.last_activity_at)
     title = _moment(at, _words(get_language()))
     row_class = " needs-action" if channel.needs_action else ""
@@ -248,13 +265,22 @@ def channel_row(channel: Any) -> SafeString:
         if assignee is not None
         else ""
     )
-    url = reverse("channel", args=[channel.id])
+    waiting = ""
+    if channel.needs_action and channel.waiting_since is not None:
+        since = timezone.localtime(channel.waiting_since)
+        waiting = (
+            f'<span class="waiting">Waiting <time datetime="{since.isoformat()}" '
+            f'title="Waiting since {_esc(_moment(since, _words(get_language())))}">'
+            f"{_esc(timesince(since, depth=1))}</time></span>"
+        )
+    url = reverse("channel", args=[channel.id]) + (f"?{query}" if query else "")
     return mark_safe(  # noqa: S308 - every value in it is escaped
         f'<li class="channel-row{row_class}" id="channel-{channel.id}">\n'
         '    <div class="channel-main">\n'
         '      <p class="channel-name">\n'
         f"        {_UNREAD_DOT if channel.is_unread else ''}\n"
-        f'        <a class="channel-link" id="open-{channel.id}" href="{_esc(url)}">'
+        f'        <a class="channel-link" id="open-{channel.id}" href="{_esc(url)}" '
+        f'hx-get="{_esc(url)}" hx-target="#thread-pane" hx-swap="innerHTML" hx-push-url="true">'
         f"{_esc(channel.display_name)}</a>\n"
         f"        {_STAR if channel.is_starred else ''}\n"
         f"        {badge}\n"
@@ -266,6 +292,7 @@ def channel_row(channel: Any) -> SafeString:
         "      </p>\n"
         "    </div>\n"
         '    <div class="channel-meta">\n'
+        f"      {waiting}\n"
         f'      <time datetime="{at.isoformat()}" title="{_esc(title)}">{_esc(ago(at))}</time>\n'
         f'      <span class="muted small">{_esc(channel.practice.name)} · '
         f"{_esc(channel.line.name)}</span>\n"

@@ -95,7 +95,7 @@ def test_events_notes_and_shared_phone_choice_are_in_the_thread(
 
     assert "assigned it to Dana Reyes" in content
     assert "answered “2” and chose Ana Lopez" in content
-    assert '<mark class="mention">@staff_a</mark>' in content
+    assert f'<mark class="mention" title="@staff_a">@{staff_a.get_full_name()}</mark>' in content
 
 
 @pytest.mark.parametrize(
@@ -109,6 +109,7 @@ def test_events_notes_and_shared_phone_choice_are_in_the_thread(
         ("status/", "post"),
         ("assign/", "post"),
         ("star/", "post"),
+        ("move/", "post"),
     ],
 )
 def test_another_practices_channel_is_404_everywhere(
@@ -153,7 +154,7 @@ def test_opening_a_thread_is_audited_and_marks_it_read(
 def test_forms_need_csrf(staff_a: Any, verified_channel: PatientChannel) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_a)
-    for suffix in ("send/", "status/", "assign/", "star/", "notes/", "presence/"):
+    for suffix in ("send/", "status/", "assign/", "star/", "notes/", "presence/", "move/"):
         response = client.post(channel_url(verified_channel, suffix), {"body": "x"})
         assert response.status_code == 403, suffix
     assert not Message.objects.exists()

@@ -41,7 +41,9 @@ def conversation(channel: PatientChannel, count: int, *, same_time: bool = False
 
 
 def numbers(html: str) -> list[int]:
-    return [int(n) for n in BODY_RE.findall(html)]
+    """The texts shown in the thread (the workspace's list beside it previews the last one)."""
+    _, found, thread = html.partition('id="thread-pane"')
+    return [int(n) for n in BODY_RE.findall(thread if found else html)]
 
 
 def read_back_to_the_start(client: Client, channel: PatientChannel) -> tuple[list[int], int]:
