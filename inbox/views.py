@@ -457,7 +457,12 @@ def channel_note(request: HttpRequest, channel_id: str) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            services.note_add(channel=channel, author=request.user, body=form.cleaned_data["body"])
+            services.note_add(
+                channel=channel,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                ip_address=client_ip(request),
+            )
         except ApplicationError as exc:
             form.add_error("body", exc.message)
         else:
