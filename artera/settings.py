@@ -570,6 +570,20 @@ CELERY_BEAT_SCHEDULE["messaging-outbox-sweep"] = {
     "schedule": SMS_OUTBOX_SWEEP_SECONDS,
     "options": {"queue": SMS_CELERY_QUEUE, "expires": SMS_OUTBOX_SWEEP_SECONDS},
 }
+# Send later (`messaging.schedule`): send_at at most this many days ahead (a little in the past
+# is "now": clocks differ); scheduled texts released every SMS_SCHEDULED_RELEASE_SECONDS, in
+# batches of this many per transaction (each batch: one line task per line).
+SEND_AT_MAX_DAYS = env_int("SEND_AT_MAX_DAYS", 35)
+SEND_AT_PAST_TOLERANCE_SECONDS = env_float("SEND_AT_PAST_TOLERANCE_SECONDS", 300)
+SMS_SCHEDULED_RELEASE_SECONDS = env_float("SMS_SCHEDULED_RELEASE_SECONDS", 5)
+SMS_SCHEDULED_RELEASE_BATCH_SIZE = env_int("SMS_SCHEDULED_RELEASE_BATCH_SIZE", 1000)
+# Quiet hours never hold a staff reply to a patient who texted within this window.
+QUIET_HOURS_REPLY_WINDOW_SECONDS = env_float("QUIET_HOURS_REPLY_WINDOW_SECONDS", 24 * 60 * 60)
+CELERY_BEAT_SCHEDULE["messaging-scheduled-release"] = {
+    "task": "messaging.tasks.scheduled_release",
+    "schedule": SMS_SCHEDULED_RELEASE_SECONDS,
+    "options": {"queue": SMS_CELERY_QUEUE, "expires": SMS_SCHEDULED_RELEASE_SECONDS},
+}
 # The simulated carrier re-sends delivery reports that were lost (a no-op unless it is on).
 CELERY_BEAT_SCHEDULE["messaging-simulator-sweep"] = {
     "task": "messaging.tasks.simulator_sweep",

@@ -22,6 +22,10 @@
                         from the first POST to the last message `delivered` on the simulator,
                         pacing off (the line's rate far above what the machine does).
    i. `end_to_end_batch` the same N messages posted in batches of `--batch-size`.
+   j. `release`         `--release-messages` texts scheduled for one moment across
+                        `--release-lines` unpaced lines, seeded by bulk SQL (`bench.release`);
+                        a worker with its beat started, measured until every text is
+                        `received` (the release) and until every one reached the carrier.
    g. `inbox`, `thread` 100k channels and 1M messages seeded by COPY (`bench.inbox`), then the
                         inbox and a busy thread page as a signed-in staff member, with the SQL
                         queries each page costs; with the live push on: uvicorn serves
@@ -41,6 +45,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -107,6 +112,8 @@ class Options:
     worker_concurrency: int
     e2e_messages: int
     batch_size: int
+    release_messages: int
+    release_lines: int
     inbox_channels: int
     inbox_messages: int
     patients: int
@@ -570,6 +577,76 @@ def _e2e(
     return result
 
 
+def _release(opts: Options, env: dict[str, str], logs: Path) -> Result:
+    """Texts scheduled for one moment (seeded by bulk SQL, `bench.release`), then a worker with
+    its beat: from the worker's start until every text is `received` and until every one was
+    handed to the carrier. The lines are unpaced: this is the platform's own rate."""
+    redis.Redis.from_url(opts.redis_url).flushdb()
+    seeded = json.loads(
+        _django(
+            env,
+            "-m",
+            "bench.release",
+            "--messages",
+            str(opts.release_messages),
+            "--lines",
+            str(opts.release_lines),
+        )
+    )
+    _vacuum(opts)
+    total = int(seeded["messages"])
+    worker_env = {**env, "SMS_SCHEDULED_RELEASE_SECONDS": "1"}
+    beat = [*_celery(opts), "--beat", "--schedule", str(logs / "release-beat-schedule")]
+    released_s = handed_s = float("nan")
+    samples: list[tuple[float, int, int]] = []
+    with _process(beat, worker_env, logs / "celery-release.log") as worker:
+        started = time.monotonic()
+        cpu = CpuMeter({"worker": worker.pid}).__enter__()
+        deadline = started + max(300, total / 50)
+        with psycopg.connect(_dsn(opts.postgres, opts.database), autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(
+                    """
+                    SELECT count(*) FILTER (WHERE status <> 'scheduled'),
+                           count(*) FILTER (WHERE status IN ('sent', 'delivered',
+                                                              'undelivered', 'failed'))
+                      FROM messaging_message WHERE metadata @> '{"bench": "release"}'::jsonb
+                    """
+                ).fetchone()
+                assert row is not None
+                released, handed = row
+                elapsed = time.monotonic() - started
+                samples.append((round(elapsed, 2), released, handed))
+                if released >= total and math.isnan(released_s):
+                    released_s = elapsed
+                if handed >= total:
+                    handed_s = elapsed
+                    break
+                time.sleep(0.5)
+        cpu.__exit__()
+    result = Result(
+        name="release",
+        description=f"{total} scheduled texts over {opts.release_lines} lines, due at once",
+        rps=total / handed_s if not math.isnan(handed_s) else 0.0,
+        p50_ms=float("nan"),
+        p99_ms=float("nan"),
+        requests=total,
+        errors=total - (samples[-1][2] if samples else 0),
+        statuses={},
+        extra={
+            "seconds_to_all_received": round(released_s, 2),
+            "seconds_to_all_handed_over": round(handed_s, 2),
+            "released_per_s": round(total / released_s, 1) if not math.isnan(released_s) else 0,
+            "handed_over_per_s": round(total / handed_s, 1) if not math.isnan(handed_s) else 0,
+            "progress": samples[:: max(1, len(samples) // 20)],
+            "note": "from the worker's start, which includes its boot (a few seconds)",
+            **cpu.per(total),
+        },
+    )
+    print(f"  {_row(result)}", flush=True)
+    return result
+
+
 def _inbox_seed(opts: Options, env: dict[str, str]) -> dict[str, Any]:
     seeded: dict[str, Any] = json.loads(
         _django(
@@ -793,6 +870,9 @@ def run(opts: Options) -> dict[str, Any]:
                 _e2e(opts, env, token, bench["practice_id"], logs, web.pid, batch=opts.batch_size)
             )
         seeded: dict[str, Any] | None = None
+        if _wanted(opts, "release"):
+            print("release: scheduled texts due now, released by the beat", flush=True)
+            results.append(_release(opts, env, logs))
         if _wanted(opts, "inbox"):
             print("inbox: seeding (COPY), then the inbox and a thread", flush=True)
             seeded = _inbox_seed(opts, env)
@@ -903,6 +983,11 @@ def _row(result: Result) -> str:
             f"; msg/s delivered; POSTs {result.extra['post_rps']}/s "
             f"p99 {result.extra['post_p99_ms']} ms"
         )
+    if result.name == "release":
+        notes += (
+            f"; msg/s handed over; {result.extra['released_per_s']} msg/s released, all "
+            f"received after {result.extra['seconds_to_all_received']} s"
+        )
     if "messages_per_s" in result.extra:
         notes += f"; {result.extra['messages_per_s']} msg/s accepted"
     cpu = [
@@ -948,6 +1033,8 @@ def options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--batch-size", type=int, default=100, help="messages per request in the batch scenarios"
     )
+    parser.add_argument("--release-messages", type=int, default=100_000)
+    parser.add_argument("--release-lines", type=int, default=50)
     parser.add_argument("--inbox-channels", type=int, default=100_000)
     parser.add_argument("--inbox-messages", type=int, default=1_000_000)
     parser.add_argument("--patients", type=int, default=10_000)
@@ -976,6 +1063,8 @@ def options(argv: list[str] | None = None) -> Options:
         worker_concurrency=args.worker_concurrency,
         e2e_messages=args.e2e_messages,
         batch_size=args.batch_size,
+        release_messages=args.release_messages,
+        release_lines=args.release_lines,
         inbox_channels=args.inbox_channels,
         inbox_messages=args.inbox_messages,
         patients=args.patients,

@@ -88,7 +88,7 @@ class PatientAdmin(FixedAfterCreationMixin, NormalizedSearchAdmin):
     fieldsets = (
         (None, {"fields": ("enterprise", "first_name", "last_name", "date_of_birth")}),
         ("Identity", {"fields": ("mrn", "is_verified")}),
-        ("Preferences", {"fields": ("preferred_language",)}),
+        ("Preferences", {"fields": ("preferred_language", "time_zone")}),
     )
     inlines = (PatientPhoneInline,)
 

@@ -12,7 +12,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from artera.models import PublicModel
 from artera.phones import format_us_phone, validate_us_phone
-from practices.models import Enterprise, Language, Line, Practice
+from practices.models import Enterprise, Language, Line, Practice, validate_timezone
 
 
 class Patient(PublicModel):
@@ -33,6 +33,13 @@ class Patient(PublicModel):
     )
     is_verified = models.BooleanField(
         "verified", default=False, help_text="Identified by the EMR through an MRN."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Where the patient lives (e.g. America/New_York), for quiet hours; blank: "
+        "from the phone number's area code, else the practice's.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

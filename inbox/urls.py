@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import live_views, views
+from . import live_views, send_later, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,6 +32,16 @@ urlpatterns = [
         name="channel-presence",
     ),
     path("inbox/channels/<str:channel_id>/send/", views.channel_send, name="channel-send"),
+    path(
+        "inbox/channels/<str:channel_id>/send-later/",
+        send_later.channel_send_later,
+        name="channel-send-later",
+    ),
+    path(
+        "inbox/channels/<str:channel_id>/scheduled/<str:message_id>/cancel/",
+        send_later.channel_scheduled_cancel,
+        name="channel-scheduled-cancel",
+    ),
     path("inbox/channels/<str:channel_id>/notes/", views.channel_note, name="channel-note"),
     path("inbox/channels/<str:channel_id>/status/", views.channel_status, name="channel-status"),
     path("inbox/channels/<str:channel_id>/assign/", views.channel_assign, name="channel-assign"),

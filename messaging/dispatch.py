@@ -37,7 +37,7 @@ from artera import outbox
 from practices.models import Line
 
 from .gateways import GatewayError, gateway_get
-from .models import Message, MessageStatus, SecureLink
+from .models import ErrorCode, Message, MessageStatus, SecureLink
 from .outbox import task_publish
 from .pacing import line_dispatch_mark_queued, line_dispatch_started, line_slot_reserve
 from .secure_links import secure_notice_text
@@ -91,7 +91,9 @@ def line_dispatch(
     3. Reserve each text's pacing slot, shared by all workers through Redis; rather than wait
        longer than `max_inline_wait` (None: no limit), give the rest of the batch back.
     4. Send texts whose slots have come in groups (`SmsGateway.send_batch`), and record `sent`
-       with the provider's ids, or `failed`, in bulk after each group. Errors that may pass are
+       with the provider's ids, or `failed`, in bulk after each group. A text whose
+       `valid_until` has passed, when it is claimed or when its slot comes, fails with
+       `expired` and is never handed over. Errors that may pass are
        retried with exponential backoff, up to `SMS_SEND_MAX_ATTEMPTS`.
     """
     line = Line.objects.filter(pk=line_id).values("send_rate").first()
@@ -195,6 +197,9 @@ class _Batch:
                 text = message_sms_text(message)
                 if message.send_attempts > 1 and self._found_at_provider(message, text):
                     continue
+                if _expired(message, at=timezone.now()):
+                    self._expire(message)
+                    continue
                 slot = line_slot_reserve(
                     line_id=self.line_id, rate=self.rate, max_wait=self.max_inline_wait
                 )
@@ -235,6 +240,16 @@ class _Batch:
         if wait > 0:
             self._record()  # what is done is recorded before sleeping
             time.sleep(wait)
+        # The last look before the carrier: a text whose `valid_until` passed while it waited
+        # for its slot is never handed over.
+        now = timezone.now()
+        for message, _ in group:
+            if _expired(message, at=now):
+                self._expire(message)
+        group = [(message, text) for message, text in group if not _expired(message, at=now)]
+        if not group:
+            self._record()
+            return
         results = self.gateway.send_batch(group)
         for (message, _), result in zip(group, results, strict=True):
             if isinstance(result, GatewayError):
@@ -269,6 +284,11 @@ class _Batch:
         self.records.append(StatusUpdate(message.pk, MessageStatus.FAILED, exc.error_code))
         self.failed += 1
 
+    def _expire(self, message: Message) -> None:
+        logger.info("Message %s expired before it was sent", message.pk)
+        self.records.append(StatusUpdate(message.pk, MessageStatus.FAILED, ErrorCode.EXPIRED))
+        self.failed += 1
+
     def _retry_in(self, seconds: float) -> None:
         self.retry_in = seconds if self.retry_in is None else min(self.retry_in, seconds)
 
@@ -276,6 +296,10 @@ class _Batch:
         if self.records:
             records, self.records = self.records, []
             message_statuses_apply(records)
+
+
+def _expired(message: Message, *, at: datetime.datetime) -> bool:
+    return message.valid_until is not None and message.valid_until <= at
 
 
 def _claim_release(message: Message, *, retry_in: float, attempt_used: bool) -> None:

@@ -16,6 +16,7 @@ from channels_app.models import PatientChannel
 from practices.models import Line
 
 from .models import Message, OptOut
+from .schedule import messages_cancel_for_opt_out
 from .send import Automation, ToChannel, automated_send
 
 
@@ -67,6 +68,8 @@ def keyword_apply(
 
     if keyword is Keyword.OPT_OUT:
         OptOut.objects.get_or_create(line=line, phone=phone, defaults={"keyword": word})
+        # What was scheduled for the number must not go after it said STOP.
+        messages_cancel_for_opt_out(line_id=line.pk, phone=phone)
     elif keyword is Keyword.OPT_IN:
         OptOut.objects.filter(line=line, phone=phone).delete()
     # Through the door for automated texts: a refused confirmation (the line is off) must not

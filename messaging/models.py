@@ -17,11 +17,13 @@ from practices.models import Enterprise, Line, Membership, Practice
 
 
 class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
     RECEIVED = "received", "Received"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     UNDELIVERED = "undelivered", "Undelivered"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 class ErrorCode(models.TextChoices):
@@ -31,30 +33,38 @@ class ErrorCode(models.TextChoices):
     OPTED_OUT = "opted_out", "Opted out"
     CARRIER_REJECTED = "carrier_rejected", "Carrier rejected"
     PROVIDER_ERROR = "provider_error", "Provider error"
+    EXPIRED = "expired", "Expired (valid_until passed before it was sent)"
 
 
 # How far along a status is. A status may only move to a higher rank, so callbacks that arrive
-# late or twice can never move a message backwards.
+# late or twice can never move a message backwards. The rank is also the `sequence` of the
+# `message.status` webhook (receivers drop an event that is not higher than the last one), so
+# the ranks of the first statuses stay what they were: `scheduled`, which comes before
+# `received`, is negative.
 STATUS_RANK: dict[str, int] = {
+    MessageStatus.SCHEDULED: -1,
     MessageStatus.RECEIVED: 0,
     MessageStatus.SENT: 1,
     MessageStatus.DELIVERED: 2,
     MessageStatus.UNDELIVERED: 2,
     MessageStatus.FAILED: 2,
+    MessageStatus.CANCELED: 2,
 }
 FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 2)
-# The state machine, from the ranks above and nothing else: the statuses each status may be
-# reached from (every lower rank), most likely first (the nearest). `received` is reached from
-# nowhere: it is where the send path starts. `messaging.status.message_status_apply` follows
-# this table; `Message.can_move_to` answers from it.
+# The state machine: the statuses each status may be reached from, most likely first (the
+# nearest). Every step goes up in rank; not every higher rank may follow: only a scheduled text
+# can be canceled, and one that is scheduled has never been near the carrier, so it can only be
+# released (`received`), canceled, or fail (`expired` before its release). `scheduled` and
+# `received` are reached from nowhere: the send path starts a message in one of them.
+# `messaging.status.message_statuses_apply` follows this table; `Message.can_move_to` answers
+# from it.
 STATUS_REACHABLE_FROM: dict[str, tuple[str, ...]] = {
-    status: tuple(
-        earlier
-        for earlier, _ in sorted(STATUS_RANK.items(), key=lambda item: -item[1])
-        if STATUS_RANK[earlier] < rank
-    )
-    for status, rank in STATUS_RANK.items()
-    if rank > 0
+    MessageStatus.RECEIVED: (MessageStatus.SCHEDULED,),
+    MessageStatus.SENT: (MessageStatus.RECEIVED,),
+    MessageStatus.DELIVERED: (MessageStatus.SENT, MessageStatus.RECEIVED),
+    MessageStatus.UNDELIVERED: (MessageStatus.SENT, MessageStatus.RECEIVED),
+    MessageStatus.FAILED: (MessageStatus.SENT, MessageStatus.RECEIVED, MessageStatus.SCHEDULED),
+    MessageStatus.CANCELED: (MessageStatus.SCHEDULED,),
 }
 # Only the carrier can say these, so the provider must have had the message (a jump from
 # `received` records the implied `sent` step first).
@@ -69,15 +79,21 @@ class Message(PublicModel):
 
     Outbound status state machine::
 
-        received ──► sent ──► delivered
-            │          ├────► undelivered
-            │          └────► failed
-            └────────────────► failed
+        scheduled ──► received ──► sent ──► delivered
+            │             │          ├────► undelivered
+            │             │          └────► failed
+            │             └────────────────► failed   (a provider's refusal, or `expired`)
+            ├──────────────────────────────► failed   (`expired` before its release)
+            └──────────────────────────────► canceled
 
-    `received` means the platform has stored the message; `sent` means the provider accepted
-    it; the last three are final. Statuses only move to a higher rank (`STATUS_RANK`), by a
-    conditional UPDATE, so a `sent` callback that arrives after `delivered` changes nothing, and
-    neither does a duplicate. `delivered` and `undelivered` imply the provider had the message:
+    `scheduled` means the message waits for its `send_at` (asked for, or set by quiet hours):
+    the release task (`messaging.schedule.scheduled_release`) moves it to `received` then, or
+    to `failed` with `expired` when its `valid_until` passed first; only a scheduled message can
+    be `canceled`. `received` means the platform has stored the message and it is on its way;
+    `sent` means the provider accepted it; the last four are final. Statuses only move along
+    `STATUS_REACHABLE_FROM` (always to a higher rank, `STATUS_RANK`), by a conditional UPDATE,
+    so a `sent` callback that arrives after `delivered` changes nothing, and neither does a
+    duplicate. `delivered` and `undelivered` imply the provider had the message:
     when one arrives while we still say `received` (the provider's callback beat our own record
     of its answer), the history gets the implied `sent` step first. Every change is a
     `MessageStatusChange` row. Inbound messages are stored as `received` and stay there.
@@ -186,6 +202,10 @@ class Message(PublicModel):
     # NULL, not "", means "no id yet": the partial unique constraint below only covers real ids.
     provider_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
+    # Send later (`messaging.schedule`): when a `scheduled` message is released, and the moment
+    # after which it must not go out at all (it fails with `expired` instead).
+    send_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
     # The outbox (see the class docstring).
     outbox_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -208,6 +228,10 @@ class Message(PublicModel):
                 condition=Q(kind="conversation") | Q(sender_kind="automation"),
                 name="message_automated_kind_from_automation",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(send_at__isnull=False),
+                name="message_scheduled_has_send_at",
+            ),
         ]
         indexes = [
             models.Index(fields=["channel", "created_at"], name="message_thread"),
@@ -218,6 +242,16 @@ class Message(PublicModel):
                 fields=["outbox_due_at"],
                 condition=Q(direction="outbound", status="received"),
                 name="message_outbox_due",
+            ),
+            # The release task: scheduled messages by the time they are due.
+            models.Index(
+                fields=["send_at"], condition=Q(status="scheduled"), name="message_scheduled_due"
+            ),
+            # The release task's expiry: unsent messages with a deadline.
+            models.Index(
+                fields=["valid_until"],
+                condition=Q(status__in=["scheduled", "received"], valid_until__isnull=False),
+                name="message_valid_until",
             ),
         ]
 

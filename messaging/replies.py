@@ -6,6 +6,7 @@ It sits above the send path (`messaging.send`) and uses the channel writes of
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -13,12 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from artera.bodies import reply_text
-from artera.errors import Conflict
+from artera.errors import Conflict, NotFound
 from channels_app.models import AuditLog, PatientChannel
 from channels_app.services import channel_answered, channel_read_mark
-from practices.models import Line
+from practices.hours import practice_next_opening
+from practices.models import Line, Practice
 
 from .models import Message
+from .schedule import message_cancel
 from .send import Staff, ToChannel, ToNumber, message_send
 
 User = Any  # the auth user model
@@ -47,8 +50,12 @@ def channel_reply(
     seen_message_id: str = "",
     confirmed: bool = False,
     ip_address: str | None = None,
+    send_at: datetime.datetime | None = None,
 ) -> Message:
     """A staff member's reply from the inbox, through the one send path.
+
+    With `send_at` ("Send later", see `send_later_choices`) it is stored as `scheduled` and
+    goes then; `channel_scheduled_cancel` takes it back while it waits.
 
     For a verified patient it goes as a secure message when `secure` is asked for, unless the
     text starts with `!!` (the prefix is removed and the text goes as plain SMS). Unverified
@@ -66,7 +73,9 @@ def channel_reply(
         if other is not None:
             raise ReplyCollision(other=other)
     with transaction.atomic():
-        message = message_send(to=ToChannel(channel), sender=Staff(user), body=text, secure=secure)
+        message = message_send(
+            to=ToChannel(channel), sender=Staff(user), body=text, secure=secure, send_at=send_at
+        )
         now = timezone.now()
         channel_answered(channel=channel)
         channel_read_mark(channel=channel, user=user, at=now)
@@ -135,3 +144,36 @@ def conversation_start_with_number(
             at=now,
         )
     return message
+
+
+def send_later_choices(
+    *, practice: Practice, now: datetime.datetime
+) -> list[tuple[str, datetime.datetime]]:
+    """The composer's quick "Send later" choices, in the practice's time zone: tomorrow at 8:00
+    and the practice's next opening (when it keeps hours and that is another moment)."""
+    local = now.astimezone(practice.tz)
+    tomorrow = datetime.datetime.combine(
+        local.date() + datetime.timedelta(days=1), datetime.time(8, 0), tzinfo=practice.tz
+    )
+    choices = [("Tomorrow 8:00", tomorrow)]
+    opening = practice_next_opening(practice=practice, after=now)
+    if opening is not None and opening != tomorrow:
+        choices.append((f"Next opening ({opening:%a %-d %b %H:%M})", opening))
+    return choices
+
+
+def channel_scheduled_cancel(*, channel: PatientChannel, message_id: uuid.UUID | str) -> Message:
+    """Cancel a scheduled text of this conversation (the thread's cancel button): 404 for a
+    message of another conversation, 409 `not_scheduled` once it went."""
+    try:
+        pk = uuid.UUID(str(message_id))
+    except ValueError:
+        pk = None
+    message = (
+        channel.messages.filter(pk=pk, direction=Message.Direction.OUTBOUND).first()
+        if pk is not None
+        else None
+    )
+    if message is None:
+        raise NotFound("No such message in this conversation.", code="not_found")
+    return message_cancel(message=message)

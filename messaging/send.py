@@ -26,7 +26,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from artera.bodies import body_check
-from artera.errors import ApplicationError, NotFound, Refused, invalid_input_from
+from artera.errors import ApplicationError, InvalidInput, NotFound, Refused, invalid_input_from
 from artera.phones import normalize_us_phone
 from channels_app.models import Patient, PatientChannel
 from channels_app.services import channel_get_or_create, channel_record_outbound
@@ -36,8 +36,10 @@ from .dispatch import dispatch_on_commit, message_sms_text
 from .links import links_shorten
 from .models import Message, MessageStatus, MessageStatusChange, OptOut, ShortLink
 from .phrases import phrases_render
+from .schedule import QuietHours, send_moment
 from .secure_links import secure_link_prepare, secure_link_save
 from .segments import segments_count
+from .status import message_scheduled_publish
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -126,8 +128,17 @@ _SENDER_KINDS: dict[type[Sender], str] = {
 }
 
 
-def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = False) -> Message:
-    """Store one outbound text as `received` and send it after commit.
+def message_send(
+    *,
+    to: Recipient,
+    sender: Sender,
+    body: str,
+    secure: bool = False,
+    send_at: datetime.datetime | None = None,
+    valid_until: datetime.datetime | None = None,
+) -> Message:
+    """Store one outbound text as `received` and send it after commit, or as `scheduled` when
+    it goes later.
 
     `to` names the recipient (`ToChannel`, `ToNumber`); the practice, line and patient must
     already be ones the caller may use: tenancy is the caller's selector's job. `sender` says
@@ -149,6 +160,14 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
     Smart phrases are filled in and links shortened (per the enterprise's rule) before the body
     is stored; `segments` counts what the carrier will get. Automated texts that may be refused
     without failing their caller go through `automated_send`.
+
+    Send later (`messaging.schedule`): a text goes at `send_at` (aware; from now up to
+    `SEND_AT_MAX_DAYS` ahead) and, under quiet hours (`quiet_hours_for`), not before 8:00 the
+    next allowed day in the recipient's time zone. Such a text is stored as `scheduled` with
+    the moment it goes in `send_at` (its webhook tells the sender), and the release task sends
+    it then. `valid_until`: after it, the text is never sent (it fails with `expired`).
+    Refused: `send_at_in_past`, `send_at_too_far`, `valid_until_in_past`,
+    `valid_until_before_send_at`.
     """
     channel: PatientChannel | None
     named_line: Line | None
@@ -178,6 +197,8 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
             code="recipient_opted_out",
             field="to",
         )
+    now = timezone.now()
+    _timing_check(now=now, send_at=send_at, valid_until=valid_until)
     staff = sender.user if isinstance(sender, Staff) else None
     api = sender if isinstance(sender, Api) else Api()
 
@@ -187,7 +208,16 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
         text, links = links_shorten(text=text, enterprise=practice.enterprise)
     body_check(text)
 
-    now = timezone.now()
+    goes_at = send_moment(
+        now=now,
+        send_at=send_at,
+        quiet=quiet_hours_for(sender=sender, practice=practice, channel=channel, now=now),
+        practice=practice,
+        line=line,
+        patient=patient,
+        phone=phone,
+    )
+    status = MessageStatus.RECEIVED if goes_at is None else MessageStatus.SCHEDULED
     message = Message(
         practice=practice,
         line=line,
@@ -198,15 +228,20 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
         body=text,
         kind=kind,
         is_secure=secure,
-        status=MessageStatus.RECEIVED,
+        status=status,
         status_changed_at=now,
+        send_at=goes_at,
+        valid_until=valid_until,
         sender_kind=_SENDER_KINDS[type(sender)],
         sender_user=staff,
         sender_api_client=api.client,
         sender_workflow=sender.workflow if isinstance(sender, CallToText) else None,
         callback_url=api.callback_url,
         metadata=dict(api.metadata),
-        outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS),
+        # A scheduled text is not in the outbox until its release puts it there.
+        outbox_due_at=now + _seconds(settings.SMS_OUTBOX_GRACE_SECONDS)
+        if goes_at is None
+        else None,
     )
     # A secure message's SMS is a notice with a link to the portal (`messaging.secure`).
     secure_link = secure_link_prepare() if secure else None
@@ -223,7 +258,7 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
                 practice=practice, line=line, phone=phone, patient=patient, activity_at=now
             )
         message.channel = channel
-        _message_insert(message, at=now)
+        change_id = _message_insert(message, at=now)
         if secure_link is not None:
             secure_link_save(link=secure_link, message=message)
         if links:
@@ -232,20 +267,80 @@ def message_send(*, to: Recipient, sender: Sender, body: str, secure: bool = Fal
             ShortLink.objects.bulk_create(links)
         if kind != Message.Kind.SECURITY_CODE:
             channel_record_outbound(channel=channel, at=now)
-        dispatch_on_commit(line.pk)
+        if goes_at is None:
+            dispatch_on_commit(line.pk)
+        else:
+            message_scheduled_publish(message_id=message.pk, change_id=change_id, at=now)
     return message
 
 
-def _message_insert(message: Message, *, at: datetime.datetime) -> None:
-    """Insert `message` and the first step of its status history (`received` at `at`).
+def _timing_check(
+    *,
+    now: datetime.datetime,
+    send_at: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+) -> None:
+    if send_at is not None:
+        if send_at < now - _seconds(settings.SEND_AT_PAST_TOLERANCE_SECONDS):
+            raise InvalidInput(
+                "send_at is in the past; leave it out to send now.",
+                code="send_at_in_past",
+                field="send_at",
+            )
+        if send_at > now + datetime.timedelta(days=settings.SEND_AT_MAX_DAYS):
+            raise InvalidInput(
+                f"send_at may be at most {settings.SEND_AT_MAX_DAYS} days ahead.",
+                code="send_at_too_far",
+                field="send_at",
+            )
+    if valid_until is not None:
+        if valid_until <= now:
+            raise InvalidInput(
+                "valid_until is in the past.", code="valid_until_in_past", field="valid_until"
+            )
+        if send_at is not None and valid_until <= send_at:
+            raise InvalidInput(
+                "valid_until must be after send_at.",
+                code="valid_until_before_send_at",
+                field="valid_until",
+            )
+
+
+def quiet_hours_for(
+    *,
+    sender: Sender,
+    practice: Practice,
+    channel: PatientChannel | None,
+    now: datetime.datetime,
+) -> QuietHours:
+    """Whether quiet hours hold this text: when the practice opted in, or (for an API text)
+    its client did. Never for what answers something the patient just did: a call-to-text, an
+    automatic answer (keywords, after-hours, codes), or a staff reply to a patient who texted
+    within `QUIET_HOURS_REPLY_WINDOW_SECONDS`."""
+    if isinstance(sender, (CallToText, Automation)):
+        return QuietHours(held=False)
+    held = practice.quiet_hours or (
+        isinstance(sender, Api) and sender.client is not None and sender.client.quiet_hours
+    )
+    if held and isinstance(sender, Staff) and channel is not None:
+        since = now - _seconds(settings.QUIET_HOURS_REPLY_WINDOW_SECONDS)
+        held = not Message.objects.filter(
+            channel=channel, direction=Message.Direction.INBOUND, created_at__gte=since
+        ).exists()
+    return QuietHours(held=held, skip_holidays=practice.quiet_hours_skip_holidays)
+
+
+def _message_insert(message: Message, *, at: datetime.datetime) -> int:
+    """Insert `message` and the first step of its status history (its status at `at`);
+    returns the history row's id.
 
     On PostgreSQL one statement writes both (a data-modifying `WITH`): one round trip instead
     of two on the request path of every send. The message row is the one `save()` would write
     (Django's own insert compiler builds it, `auto_now_add` included)."""
     if connection.vendor != "postgresql":
         message.save(force_insert=True)
-        MessageStatusChange.objects.create(message=message, status=MessageStatus.RECEIVED, at=at)
-        return
+        change = MessageStatusChange.objects.create(message=message, status=message.status, at=at)
+        return change.pk
     query = InsertQuery(Message)
     query.insert_values(list(Message._meta.concrete_fields), [message])
     [(insert_sql, insert_params)] = query.get_compiler(connection=connection).as_sql()
@@ -258,11 +353,14 @@ def _message_insert(message: Message, *, at: datetime.datetime) -> None:
         cursor.execute(
             f"WITH new_message AS ({insert_sql} RETURNING {pk}) "  # noqa: S608 (names only)
             f"INSERT INTO {quote(history.db_table)} ({columns}) "
-            f"SELECT {pk}, %s, '', %s FROM new_message",
-            [*insert_params, MessageStatus.RECEIVED.value, at],
+            f"SELECT {pk}, %s, '', %s FROM new_message "
+            f"RETURNING {quote(str(history.pk.column))}",
+            [*insert_params, str(message.status), at],
         )
+        (change_id,) = cursor.fetchone()
     message._state.adding = False
     message._state.db = connection.alias
+    return int(change_id)
 
 
 def phone_normalize(raw: str | PhoneNumber, *, field: str) -> str:

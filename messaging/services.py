@@ -19,6 +19,7 @@ from artera.bodies import MAX_BODY_LENGTH
 from .dispatch import LineDispatch, line_dispatch, message_sms_text, outbox_sweep
 from .inbound import INBOUND_MAX_LENGTH, message_receive_inbound, message_receive_secure_reply
 from .links import short_link_follow
+from .schedule import message_cancel, messages_cancel_for_opt_out, scheduled_release
 from .send import (
     Api,
     Automation,
@@ -47,12 +48,15 @@ __all__ = [
     "ToChannel",
     "ToNumber",
     "line_dispatch",
+    "message_cancel",
     "message_receive_inbound",
     "message_receive_secure_reply",
     "message_send",
     "message_sms_text",
     "message_status_apply",
     "message_status_report",
+    "messages_cancel_for_opt_out",
     "outbox_sweep",
+    "scheduled_release",
     "short_link_follow",
 ]

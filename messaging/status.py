@@ -131,10 +131,36 @@ def message_statuses_apply(
     return set(final)
 
 
+_NO_ERROR_STATUSES = frozenset(
+    {MessageStatus.SCHEDULED, MessageStatus.RECEIVED, MessageStatus.SENT, MessageStatus.DELIVERED}
+)
+
+
 def _error_code(status: str, error_code: str) -> str:
-    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+    if status in _NO_ERROR_STATUSES:
         return ""
+    if status == MessageStatus.CANCELED:
+        return error_code  # why, when it was not the sender (`opted_out`)
     return error_code or ErrorCode.PROVIDER_ERROR
+
+
+def message_scheduled_publish(
+    *, message_id: uuid.UUID, change_id: int, at: datetime.datetime
+) -> None:
+    """The send path stored a message as `scheduled` (its first history row, `change_id`):
+    unlike the first `received`, that is news for the sender (a `message.status` webhook says
+    when it is held), so it is published like a change, in the send's transaction."""
+    message_status_changed_publish(
+        [
+            MessageStatusChanged(
+                message_id=message_id,
+                change_id=change_id,
+                status=MessageStatus.SCHEDULED,
+                error_code="",
+                at=at,
+            )
+        ]
+    )
 
 
 def _statuses_write(

@@ -14,6 +14,7 @@ from celery import shared_task
 
 from . import dispatch, simulator
 from .dispatch import EAGER_MAX_ROUNDS, line_dispatch_task, message_dispatch_task
+from .schedule import scheduled_release_task
 from .simulator import simulator_report_task
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "line_dispatch",
     "message_dispatch",
     "outbox_sweep",
+    "scheduled_release",
     "simulator_report",
     "simulator_sweep",
 ]
@@ -28,6 +30,7 @@ __all__ = [
 line_dispatch = line_dispatch_task
 message_dispatch = message_dispatch_task  # the previous release's task, for a rolling deploy
 simulator_report = simulator_report_task
+scheduled_release = scheduled_release_task
 
 
 @shared_task(name="messaging.tasks.outbox_sweep", ignore_result=True)

@@ -484,6 +484,7 @@ class PracticeAdmin(FixedAfterCreationMixin, ScopedAdminMixin, admin.ModelAdmin)
     fieldsets = (
         (None, {"fields": ("enterprise", "name", "kind", "timezone", "is_one_way")}),
         ("After hours", {"fields": ("after_hours_enabled", "after_hours_message")}),
+        ("Quiet hours", {"fields": ("quiet_hours", "quiet_hours_skip_holidays")}),
     )
     inlines = (
         PracticeLocationInline,

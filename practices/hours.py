@@ -49,6 +49,63 @@ def holiday_for(
     return _governing(h for h in holidays if h.falls_on(day))
 
 
+def _governing_holidays(
+    *, practice: Practice, line: Line | None, start: datetime.date, end: datetime.date
+) -> dict[datetime.date, Holiday]:
+    """The holiday that governs each date from `start` to `end` that has one, in one query."""
+    levels = Q(practice__isnull=True) | Q(practice=practice, line__isnull=True)
+    if line is not None:
+        levels |= Q(line=line)
+    governing: dict[datetime.date, Holiday] = {}
+    for holiday in Holiday.objects.filter(
+        levels, enterprise_id=practice.enterprise_id, date__range=(start, end)
+    ):
+        known = governing.get(holiday.date)
+        if known is None or _LEVEL_ORDER[holiday.level] < _LEVEL_ORDER[known.level]:
+            governing[holiday.date] = holiday
+    return governing
+
+
+def closed_days_between(
+    *, practice: Practice, start: datetime.date, end: datetime.date, line: Line | None = None
+) -> set[datetime.date]:
+    """The dates from `start` to `end` (inclusive) on which the governing holiday closes the
+    practice (and line) all day, read with one query (quiet hours skip them)."""
+    governing = _governing_holidays(practice=practice, line=line, start=start, end=end)
+    return {
+        day
+        for day, holiday in governing.items()
+        if holiday.is_closed or holiday.opens_at is None or holiday.closes_at is None
+    }
+
+
+def practice_next_opening(
+    *, practice: Practice, after: datetime.datetime, line: Line | None = None, days: int = 14
+) -> datetime.datetime | None:
+    """The next moment after `after` at which the practice opens (its weekly hours, holidays
+    with special hours, closed holidays skipped), within `days`; None for a practice with no
+    weekly hours (always open) or none within the window. For "send at the next opening"."""
+    intervals = list(practice.hours.all())
+    if not intervals:
+        return None
+    local = after.astimezone(practice.tz)
+    start, end = local.date(), local.date() + datetime.timedelta(days=days)
+    governing = _governing_holidays(practice=practice, line=line, start=start, end=end)
+    day = start
+    while day <= end:
+        special = governing.get(day)
+        if special is not None:
+            opens = [] if special.is_closed or special.opens_at is None else [special.opens_at]
+        else:
+            opens = sorted(h.opens_at for h in intervals if h.weekday == day.weekday())
+        for opens_at in opens:
+            moment = datetime.datetime.combine(day, opens_at, tzinfo=practice.tz)
+            if moment > after:
+                return moment
+        day += datetime.timedelta(days=1)
+    return None
+
+
 def practice_is_open(
     *, practice: Practice, at: datetime.datetime, line: Line | None = None
 ) -> bool:

@@ -121,6 +121,18 @@ class Practice(PublicModel):
         help_text="Patients cannot reply: inbound texts get an automatic notice instead of a "
         "conversation.",
     )
+    quiet_hours = models.BooleanField(
+        "hold texts outside quiet hours",
+        default=False,
+        help_text="Texts that would reach a patient outside 8:00 to 21:00 in the patient's local "
+        "time wait until 8:00 the next allowed day (replies to a patient who just texted, and "
+        "automatic answers, are never held).",
+    )
+    quiet_hours_skip_holidays = models.BooleanField(
+        "hold texts on closed holidays too",
+        default=False,
+        help_text="With quiet hours on: the practice's closed holidays are not allowed days.",
+    )
     after_hours_enabled = models.BooleanField("send an after-hours auto-response", default=False)
     after_hours_message = models.TextField(
         blank=True,

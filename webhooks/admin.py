@@ -208,7 +208,7 @@ class ApiClientAddForm(ApiClientFormBase):
 class ApiClientChangeForm(ApiClientFormBase):
     class Meta:
         model = ApiClient
-        fields = ("name", "scopes", "allowed_ips", "webhook_url", "is_active")
+        fields = ("name", "scopes", "allowed_ips", "webhook_url", "is_active", "quiet_hours")
         widgets = {"allowed_ips": AdminTextareaWidget(attrs={"rows": 3})}
         formfield_callback = _https_by_default
 
@@ -232,6 +232,7 @@ class ApiClientAdmin(ObjectActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("enterprise", "name", "client_id", "scopes", "is_active")}),
         ("Network and webhooks", {"fields": ("allowed_ips", "webhook_url")}),
+        ("Quiet hours", {"fields": ("quiet_hours",)}),
         (None, {"fields": ("created_at",)}),
     )
 

@@ -86,6 +86,13 @@ class ApiClient(PublicModel):
     previous_webhook_secret = models.CharField(max_length=100, blank=True, editable=False)
     previous_webhook_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    quiet_hours = models.BooleanField(
+        "hold texts outside quiet hours",
+        default=False,
+        help_text="This client's texts that would reach a patient outside 8:00 to 21:00 in the "
+        "patient's local time wait until 8:00 the next allowed day (the practice's setting "
+        "holds them too; its holiday setting applies).",
+    )
 
     class Meta:
         verbose_name = "API client"
@@ -359,7 +366,8 @@ class WebhookDelivery(models.Model):
     )
     message_status = models.CharField(max_length=12, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
-    sequence = models.PositiveSmallIntegerField(
+    # `scheduled` comes before `received` (0), so it is negative (`messaging.models.STATUS_RANK`).
+    sequence = models.SmallIntegerField(
         default=0, help_text="Grows with each status of the message: receivers drop stale ones."
     )
     occurred_at = models.DateTimeField()

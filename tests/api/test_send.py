@@ -33,6 +33,8 @@ RESPONSE_KEYS = {
     "patient_id",
     "metadata",
     "created_at",
+    "send_at",
+    "valid_until",
 }
 
 
@@ -65,6 +67,8 @@ def test_send_to_a_number(
         "patient_id": None,
         "metadata": {},
         "created_at": body["created_at"],
+        "send_at": None,
+        "valid_until": None,
     }
     assert datetime.datetime.fromisoformat(body["created_at"]) == message.created_at
     assert message.sender_kind == Message.SenderKind.API

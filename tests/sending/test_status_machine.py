@@ -109,9 +109,13 @@ def test_failed_without_a_reason_is_a_provider_error(stored: Message) -> None:
     assert stored.error_code == "provider_error"
 
 
-def test_received_is_not_a_target(stored: Message) -> None:
-    with pytest.raises(ValueError, match="received"):
-        apply(stored, "received")
+def test_scheduled_is_not_a_target_and_received_only_follows_it(stored: Message) -> None:
+    with pytest.raises(ValueError, match="scheduled"):
+        apply(stored, "scheduled")
+    assert not message_status_apply(message_id=stored.pk, status="received")
+    assert not message_status_apply(message_id=stored.pk, status="canceled")
+    stored.refresh_from_db()
+    assert stored.status == "received"
 
 
 def test_provider_id_is_kept_when_the_status_does_not_move(stored: Message) -> None:

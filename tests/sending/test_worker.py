@@ -7,6 +7,7 @@ is PostgreSQL and REDIS_URL reaches a Redis.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -213,3 +214,66 @@ def test_broker_stopped_send_returns_fast_and_delivers_once_when_it_is_back(
     assert message.status == "delivered"
     assert SimulatorText.objects.filter(client_reference=str(message.pk)).count() == 1
     assert statuses(message) == [("received", ""), ("sent", ""), ("delivered", "")]
+
+
+def test_scheduled_texts_survive_a_restart_of_worker_and_beat(
+    sms_worker: Callable[..., CeleryWorker], make_line: Callable[..., Line]
+) -> None:
+    """Two waves of scheduled texts on a paced line; the worker and its beat are SIGKILLed
+    while the first wave is being released and sent, and a new pair takes over. Every text
+    reaches the carrier exactly once (counted by the carrier), none before its `send_at`, and
+    each history is scheduled → received → sent → delivered, with no step twice."""
+    line = make_line(rate="10")
+    timings = {
+        "SMS_SCHEDULED_RELEASE_SECONDS": "1",
+        "SMS_SCHEDULED_RELEASE_BATCH_SIZE": "5",
+        "SMS_OUTBOX_SWEEP_SECONDS": "1",
+        "SMS_CLAIM_LEASE_SECONDS": "3",
+        "SMS_OUTBOX_GRACE_SECONDS": "2",
+    }
+    doomed = sms_worker(beat=True, **timings)
+    now = timezone.now()
+    first = [
+        message_send(
+            to=ToNumber(line.practice, f"+121255503{i:02d}", line=line),
+            sender=Api(),
+            body=f"first {i}",
+            send_at=now + timezone.timedelta(seconds=2),
+        )
+        for i in range(20)
+    ]
+    second = [
+        message_send(
+            to=ToNumber(line.practice, f"+121255504{i:02d}", line=line),
+            sender=Api(),
+            body=f"second {i}",
+            send_at=now + timezone.timedelta(seconds=12),
+        )
+        for i in range(20)
+    ]
+    everything = first + second
+    assert {status_of(m) for m in everything} == {"scheduled"}
+    ids = [str(m.pk) for m in everything]
+    wait_until(
+        lambda: SimulatorText.objects.filter(client_reference__in=ids).count() >= 3,
+        timeout=90,
+        what="the first wave to start going",
+    )
+    doomed.kill()
+    carried_at_kill = SimulatorText.objects.filter(client_reference__in=ids).count()
+    assert carried_at_kill < len(everything), "the restart came after everything had gone"
+
+    sms_worker(beat=True, **timings)
+    wait_final(everything, timeout=180)
+
+    per_message = dict(
+        SimulatorText.objects.filter(client_reference__in=ids)
+        .values_list("client_reference")
+        .annotate(n=Count("id"))
+    )
+    assert per_message == dict.fromkeys(ids, 1), "a text was lost or sent twice"
+    send_at = dict(Message.objects.filter(pk__in=ids).values_list("pk", "send_at"))
+    for text in SimulatorText.objects.filter(client_reference__in=ids):
+        assert text.created_at >= send_at[uuid.UUID(text.client_reference)], "sent early"
+    for message in Message.objects.filter(pk__in=ids):
+        assert [s for s, _ in statuses(message)] == ["scheduled", "received", "sent", "delivered"]

@@ -149,6 +149,33 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
             _example(
                 400, "invalid_callback_url", "Webhook URLs must use https.", "callback_url", MAPI
             ),
+            _example(
+                400,
+                "invalid_datetime",
+                "Must be an ISO 8601 date and time with an offset, e.g. 2026-11-21T09:00:00-05:00.",
+                "send_at",
+                MAPI,
+            ),
+            _example(
+                400,
+                "send_at_in_past",
+                "send_at is in the past; leave it out to send now.",
+                "send_at",
+                MAPI,
+            ),
+            _example(
+                400, "send_at_too_far", "send_at may be at most 35 days ahead.", "send_at", MAPI
+            ),
+            _example(
+                400, "valid_until_in_past", "valid_until is in the past.", "valid_until", MAPI
+            ),
+            _example(
+                400,
+                "valid_until_before_send_at",
+                "valid_until must be after send_at.",
+                "valid_until",
+                MAPI,
+            ),
             _example(400, "empty_batch", "Give at least one message.", "messages", BATCH),
             _example(
                 400,
@@ -205,6 +232,17 @@ _ERRORS: dict[int, tuple[str, list[tuple[OpenApiExample, frozenset[str]]]]] = {
     404: (
         "No such message in your enterprise.",
         [_example(404, "not_found", "No message with this id.")],
+    ),
+    409: (
+        "The message is no longer scheduled.",
+        [
+            _example(
+                409,
+                "not_scheduled",
+                "Only a scheduled message can be canceled; this one was released already.",
+                apis=MAPI,
+            )
+        ],
     ),
     413: (
         "The request body is too large.",

@@ -218,6 +218,33 @@ class CallbackUrlField(StrictCharField):
         return url
 
 
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "example": "2026-11-21T09:00:00-05:00"}
+)
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 date and time with its offset (`Z` or `±hh:mm`); one without is refused:
+    "9:00" means nothing without saying where."""
+
+    default_error_messages = {
+        "invalid_datetime": "Must be an ISO 8601 date and time with an offset, e.g. "
+        "2026-11-21T09:00:00-05:00."
+    }
+
+    def to_internal_value(self, data: Any) -> datetime.datetime:
+        if not isinstance(data, str) or "T" not in data.upper():
+            self.fail("invalid_datetime")
+        try:
+            value = datetime.datetime.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid_datetime")
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("invalid_datetime")
+        return value.astimezone(datetime.UTC)
+
+    def to_representation(self, value: Any) -> str | None:
+        return _datetime_field.to_representation(value) if value is not None else None
+
+
 class StrictSerializer(serializers.Serializer):
     # Refuses a body that is not a JSON object, and fields it does not know. (No docstring:
     # drf-spectacular would publish it as every subclass's description.)
@@ -287,6 +314,20 @@ class MessageCreateSerializer(StrictSerializer):
         "client's webhook URL.",
     )
     metadata = MetadataField(required=False, allow_null=True)
+    send_at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Send later: when the text goes (with its offset; up to 35 days ahead). The "
+        "message is `scheduled` until then; `DELETE /api/v1/messages/{id}` cancels it. "
+        "Default: at once.",
+    )
+    valid_until = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="The text must not go after this moment: if it has not been handed to the "
+        "carrier by then (held, scheduled or behind a busy line), it fails with error_code "
+        "`expired` and is never sent.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         has_practice = attrs.get("practice_id") is not None
@@ -373,6 +414,14 @@ class MessageSerializer(serializers.Serializer):
     patient_id = serializers.UUIDField(allow_null=True)
     metadata = serializers.DictField()
     created_at = serializers.DateTimeField()
+    send_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When a `scheduled` message goes (asked for, or held by quiet hours until "
+        "8:00 in the patient's time zone); null for a message sent at once.",
+    )
+    valid_until = serializers.DateTimeField(
+        allow_null=True, help_text="After this moment the message is never sent (`expired`)."
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # `from` is a Python keyword: declared as `from_`, shown as `from`.
@@ -398,6 +447,8 @@ class MessageSerializer(serializers.Serializer):
             "patient_id": str(message.patient_id) if message.patient_id else None,
             "metadata": message.metadata,
             "created_at": _datetime_field.to_representation(message.created_at),
+            "send_at": _datetime_or_none(message.send_at),
+            "valid_until": _datetime_or_none(message.valid_until),
         }
 
 
@@ -432,6 +483,10 @@ class MessageDetailSerializer(MessageSerializer):
             for change in instance.status_history.all()
         ]
         return data
+
+
+def _datetime_or_none(value: datetime.datetime | None) -> str | None:
+    return _datetime_field.to_representation(value) if value is not None else None
 
 
 def _verified(message: Message) -> bool:

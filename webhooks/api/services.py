@@ -17,7 +17,8 @@ from django.db import transaction
 from artera.errors import ApplicationError
 from channels_app.services import patient_get_or_create_verified
 from messaging.models import Message
-from messaging.services import Api, Smapi, ToNumber, message_send
+from messaging.selectors import message_get_for_api_client
+from messaging.services import Api, Smapi, ToNumber, message_cancel, message_send
 from practices.models import Line, Practice
 from webhooks.models import ApiClient, SmapiKey
 
@@ -80,6 +81,8 @@ def api_message_send(
     secure: bool = False,
     callback_url: str = "",
     metadata: dict[str, Any] | None = None,
+    send_at: datetime.datetime | None = None,
+    valid_until: datetime.datetime | None = None,
     places: PlaceCache | None = None,
 ) -> Message:
     """MAPI: send one text for `api_client`, to a verified patient (by MRN) or a bare number.
@@ -92,9 +95,10 @@ def api_message_send(
     places = places or PlaceCache(api_client)
     practice, line = places.get(practice_id=practice_id, location_id=location_id, line_id=line_id)
     sender = Api(api_client, callback_url=callback_url, metadata=metadata or {})
+    timing = {"send_at": send_at, "valid_until": valid_until}
     if patient is None:
         return message_send(
-            to=ToNumber(practice, to, line=line), sender=sender, body=body, secure=secure
+            to=ToNumber(practice, to, line=line), sender=sender, body=body, secure=secure, **timing
         )
     with transaction.atomic():
         patient_row = patient_get_or_create_verified(
@@ -110,7 +114,15 @@ def api_message_send(
             sender=sender,
             body=body,
             secure=secure,
+            **timing,
         )
+
+
+def api_message_cancel(*, api_client: ApiClient, message_id: str) -> Message:
+    """MAPI: cancel a scheduled message of the client's enterprise (404 for any other, 409
+    `not_scheduled` once it was released)."""
+    message = message_get_for_api_client(api_client=api_client, message_id=message_id)
+    return message_cancel(message=message)
 
 
 def api_message_send_each(

@@ -51,6 +51,7 @@ from .serializers import (
 )
 from .services import (
     PatientIdentity,
+    api_message_cancel,
     api_message_send,
     api_message_send_each,
     smapi_message_send,
@@ -131,8 +132,11 @@ class MessageCreateView(MapiView):
         summary="Send a text",
         description="Stores the message as `received` and sends it nearly at once; its status "
         "then moves to `sent` and `delivered`, `undelivered` or `failed`, reported by "
-        "`message.status` webhooks and `GET /api/v1/messages/{id}`. Requires the "
-        "`messages:send` scope.",
+        "`message.status` webhooks and `GET /api/v1/messages/{id}`. With `send_at` (or when "
+        "quiet hours hold it: the client's or the practice's setting, 8:00 to 21:00 in the "
+        "patient's time zone) it is stored as `scheduled`, `send_at` says when it goes, and "
+        "it becomes `received` then; `valid_until` makes it fail with `expired` rather than go "
+        "late. Requires the `messages:send` scope.",
         request=MessageCreateSerializer,
         parameters=[schema.IDEMPOTENCY_KEY_PARAMETER],
         responses={
@@ -176,6 +180,8 @@ def _send_arguments(serializer: MessageCreateSerializer) -> dict[str, Any]:
         "secure": bool(data.get("secure")),
         "callback_url": data.get("callback_url") or "",
         "metadata": data.get("metadata") or {},
+        "send_at": data.get("send_at"),
+        "valid_until": data.get("valid_until"),
     }
 
 
@@ -319,7 +325,10 @@ def _batch_result(
 
 @method_decorator(never_cache, name="dispatch")  # a patient's text: never kept by a cache
 class MessageDetailView(MapiView):
-    required_scopes = ["messages:read"]
+    @property
+    def required_scopes(self) -> list[str]:
+        # Reading needs `messages:read`; canceling changes what is sent: `messages:send`.
+        return ["messages:send"] if self.request.method == "DELETE" else ["messages:read"]
 
     @extend_schema(
         operation_id="messages_retrieve",
@@ -334,6 +343,24 @@ class MessageDetailView(MapiView):
             api_client=api_client_of(request), message_id=message_id
         )
         return Response(MessageDetailSerializer(message).data)
+
+    @extend_schema(
+        operation_id="messages_cancel",
+        summary="Cancel a scheduled message",
+        description="Cancels a message that is still `scheduled` (sent with `send_at`, or held "
+        "by quiet hours): it becomes `canceled`, a final status, reported by a `message.status` "
+        "webhook, and is never sent. 409 `not_scheduled` once it was released (or is final). "
+        "Any message of your enterprise; others' ids are 404. Requires the `messages:send` "
+        "scope.",
+        responses={
+            204: None,
+            **schema.error_responses(401, 403, 404, 409, 429),
+        },
+        tags=["MAPI"],
+    )
+    def delete(self, request: Request, message_id: str) -> Response:
+        api_message_cancel(api_client=api_client_of(request), message_id=message_id)
+        return Response(status=204)
 
 
 class SmapiMessageCreateView(ApiView):
