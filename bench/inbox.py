@@ -540,7 +540,7 @@ def _patients_copy(
         "channels_app_patient",
         "id uuid, created_at timestamptz, updated_at timestamptz, enterprise_id uuid,"
         " mrn varchar, first_name varchar, last_name varchar, date_of_birth date,"
-        " preferred_language varchar, is_verified bool",
+        " preferred_language varchar, is_verified bool, time_zone varchar",
     ) as write:
         for n, patient in enumerate(patients):
             created = _at(first_seen.get(n, now - 86400) - 86400 * rng.random() * 30)
@@ -557,6 +557,7 @@ def _patients_copy(
                     birth if patient.verified or n % 2 else None,
                     rng.choice(languages),
                     patient.verified,
+                    "",  # from the number's area code
                 )
             )
     with _copy(

@@ -6,6 +6,7 @@ PostgreSQL only (the seed loads by COPY). A tiny seed: the point is the rows' sh
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -44,6 +45,13 @@ def seeded(postgresql: None) -> dict[str, Any]:
     return inbox_seed(channels=CHANNELS, messages=MESSAGES, password="bench-test-password")
 
 
+def _same_when_recreated(definition: str) -> str:
+    """A definition without its casts, brackets and spaces: PostgreSQL prints an `IN (…)` of a
+    partial index as `= ANY (ARRAY[…::varchar::text])` when Django made it and with the casts
+    elsewhere once that printed form is run again; the index is the same."""
+    return re.sub(r"::[a-z ]+|[\s()\[\]]", "", definition)
+
+
 def _schema() -> set[tuple[str, ...]]:
     """The tables' constraints and indexes, as the catalog defines them."""
     with connection.cursor() as cursor:
@@ -57,7 +65,7 @@ def _schema() -> set[tuple[str, ...]]:
             """,
             {"tables": list(BULK_TABLES)},
         )
-        return {tuple(row) for row in cursor.fetchall()}
+        return {(table, name, _same_when_recreated(sql)) for table, name, sql in cursor.fetchall()}
 
 
 def test_the_seed_puts_back_every_constraint_and_index(postgresql: None) -> None:
