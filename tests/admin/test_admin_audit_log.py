@@ -51,8 +51,9 @@ class Enterprise:
         other = PatientFactory(enterprise=enterprise, first_name="Zed", last_name="Other")
         self.channel = PatientChannelFactory(line=line, patient=self.patient)
         self.other_channel = PatientChannelFactory(line=line, patient=other)
-        self.nurse = UserFactory()
-        self.doctor = UserFactory()
+        # Staff names that no patient search can match (Faker's last names include Smith).
+        self.nurse = UserFactory(first_name="Nora", last_name="Quill")
+        self.doctor = UserFactory(first_name="Dev", last_name="Okonkwo-Vale")
         self.viewed = AuditLog.objects.create(
             user=self.nurse,
             action=AuditLog.Action.CHANNEL_VIEWED,
