@@ -18,7 +18,7 @@ from artera.errors import ApplicationError
 from messaging import replies
 
 from .forms import ReplyForm
-from .views import THREAD_CHANGED, _channel_or_404, login_required
+from .views import THREAD_CHANGED, _channel_or_404, composer_sent, login_required
 
 
 class SendLaterForm(forms.Form):
@@ -80,17 +80,7 @@ def channel_send_later(request: HttpRequest, channel_id: str) -> HttpResponse:
         form.is_valid()
         form.add_error(None, error)
         return render(request, "inbox/_composer.html", {"channel": channel, "form": form})
-    response = render(
-        request,
-        "inbox/_composer.html",
-        {
-            "channel": channel,
-            "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
-            "sent": True,
-        },
-    )
-    response["HX-Trigger"] = THREAD_CHANGED
-    return response
+    return composer_sent(request, channel)
 
 
 @login_required

@@ -276,6 +276,23 @@ def channel_detail(request: HttpRequest, channel_id: str) -> HttpResponse:
     return render(request, "inbox/thread.html", {**_workspace_context(request, filters), **context})
 
 
+def composer_sent(request: HttpRequest, channel: Any) -> HttpResponse:
+    """The composer after a text was sent (or scheduled): empty again, and the thread told to
+    refresh."""
+    response = render(
+        request,
+        "inbox/_composer.html",
+        {
+            "channel": channel,
+            "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
+            "sent": True,
+            **_panel_context(request, channel),
+        },
+    )
+    response["HX-Trigger"] = THREAD_CHANGED
+    return response
+
+
 def _shows(thread: Any, message_id: str) -> bool:
     return any(str(e.item.pk) == message_id for e in thread.entries if e.kind == "message")
 
@@ -406,18 +423,7 @@ def channel_send(request: HttpRequest, channel_id: str) -> HttpResponse:
         else:
             if not request.htmx:  # type: ignore[attr-defined]
                 return redirect("channel", channel_id=channel.pk)
-            response = render(
-                request,
-                "inbox/_composer.html",
-                {
-                    "channel": channel,
-                    "form": ReplyForm(initial={"secure": channel.is_verified, "seen": ""}),
-                    "sent": True,
-                    **_panel_context(request, channel),
-                },
-            )
-            response["HX-Trigger"] = THREAD_CHANGED
-            return response
+            return composer_sent(request, channel)
     if not request.htmx:  # type: ignore[attr-defined]
         for error in form.non_field_errors() + form.errors.get("body", []):
             flash.error(request, str(error))

@@ -129,8 +129,9 @@ def api_message_send_each(
     *, api_client: ApiClient, sends: Sequence[Mapping[str, Any] | None]
 ) -> list[Message | ApplicationError | None]:
     """MAPI's batch: `api_message_send(**arguments)` for each of `sends`, in order, in one
-    transaction, each send in a savepoint of its own, so a refused send writes nothing and
-    blocks no other; returns each send's message or refusal (None for a None in `sends`: an
+    transaction; a send is refused before it writes anything (or inside the savepoint that holds
+    a new patient with it), so a refused send writes nothing and blocks no other; returns each
+    send's message or refusal (None for a None in `sends`: an
     item the caller could not parse). Practices and lines are looked up once per batch, and
     every message is handed to the dispatcher after the one commit. The sends are written in
     `_lock_order`, not as listed (the texts to one patient or number keep their order).
@@ -146,10 +147,10 @@ def api_message_send_each(
             if arguments is None:
                 continue
             try:
-                # No savepoint of our own: `api_message_send` writes only inside its own
-                # (`message_send`'s, or the one that holds a new patient with the send) and
-                # refuses before writing or from inside it, so a refusal leaves nothing; and
-                # a practice or line that is not the client's costs only its lookup.
+                # No savepoint of our own: `message_send` refuses before it writes, and
+                # `api_message_send` holds a new patient in a savepoint with the send, so a
+                # refusal leaves nothing; and a practice or line that is not the client's
+                # costs only its lookup.
                 results[index] = api_message_send(api_client=api_client, places=places, **arguments)
             except ApplicationError as exc:
                 results[index] = exc
